@@ -1,0 +1,194 @@
+"""Process limits and process-tree control, shared by the worker (on itself) and the judge.
+
+Linux-only pieces (prctl, /proc) degrade to no-ops elsewhere; `isolation_summary` says
+which of them are in force so that every Report can state its isolation level.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import time
+from dataclasses import asdict, dataclass
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+# exit status the worker's memory watchdog uses; only ever makes a verdict worse
+MEMORY_WATCHDOG_EXIT = 86
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_limit_s: float = 5.0  # wall clock per test, enforced by the judge
+    memory_limit_mb: int = 2048  # address space (CPU) or data segment + RSS watchdog (CUDA)
+    output_limit_kb: int = 1024  # everything the worker prints, all tests together
+    cpu_limit_s: int = 600  # CPU seconds over a worker's whole life (backstop for the wall clock)
+    open_files: int = 256
+    processes: int = 64  # beyond the user's current count; not enforced for root
+    threads: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def prctl(option: int, value: int) -> bool:
+    libc = _libc()
+    if libc is None or not hasattr(libc, "prctl"):
+        return False
+    return libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def die_with_parent() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies."""
+    return prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants are re-parented to this process, so it can sweep them."""
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _count_user_processes() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+def apply_to_self(limits: Limits, cuda: bool) -> dict[str, bool]:
+    """Set the worker's own rlimits before any learner code runs; returns what took."""
+    applied: dict[str, bool] = {}
+
+    def setlimit(name: str, which: int, soft: int, hard: int | None = None) -> None:
+        try:
+            resource.setrlimit(which, (soft, soft if hard is None else hard))
+            applied[name] = True
+        except (ValueError, OSError):
+            applied[name] = False
+
+    memory = limits.memory_limit_mb << 20
+    if cuda:
+        # the CUDA build cannot even import under an address-space limit
+        setlimit("data", resource.RLIMIT_DATA, memory)
+    else:
+        setlimit("address_space", resource.RLIMIT_AS, memory)
+    setlimit("cpu", resource.RLIMIT_CPU, limits.cpu_limit_s, limits.cpu_limit_s + 1)
+    setlimit("file_size", resource.RLIMIT_FSIZE, limits.output_limit_kb << 10)
+    setlimit("open_files", resource.RLIMIT_NOFILE, limits.open_files)
+    setlimit("core", resource.RLIMIT_CORE, 0)
+    if hasattr(resource, "RLIMIT_NPROC"):
+        setlimit("processes", resource.RLIMIT_NPROC, _count_user_processes() + limits.processes)
+    return applied
+
+
+def isolation_summary(applied: dict[str, bool], subreaper: bool) -> dict:
+    """What a Report states about isolation: the level and what is not isolated."""
+    notes = [
+        "separate worker process; the verdict is computed in the judge",
+        "data-only wire protocol (no pickle)",
+        "resource limits: " + ", ".join(sorted(k for k, v in applied.items() if v)),
+    ]
+    if os.getuid() == 0:
+        notes.append("running as root: the process-count limit is not enforced by the kernel")
+    notes.append(
+        "descendants swept by the judge (subreaper)" if subreaper else "descendants swept by process group only"
+    )
+    notes.append("not isolated: file system and network (the learner owns this machine)")
+    return {"level": "process+rlimits", "notes": notes}
+
+
+# ---------------------------------------------------------------- process trees
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: parse after the last ')'
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (zombies included), found through /proc."""
+    if not os.path.isdir("/proc"):
+        return []
+    children = _children_map()
+    found, stack = [], list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, ()))
+    return found
+
+
+def reap() -> None:
+    """Collect exit statuses of dead children so they leave no zombies."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def sweep(root: int, keep: frozenset[int] = frozenset(), rounds: int = 200) -> int:
+    """SIGKILL every descendant of ``root`` but ``keep``; returns how many were killed.
+
+    Stops each process first so that a fork loop cannot outrun the sweep.
+    """
+    killed: set[int] = set()
+    for _ in range(rounds):
+        targets = [p for p in descendants(root) if p not in keep]
+        alive = [p for p in targets if _is_alive(p)]
+        if not alive:
+            reap()
+            if not [p for p in descendants(root) if p not in keep and _is_alive(p)]:
+                break
+            continue
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in alive:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        killed.update(alive)
+        reap()
+        time.sleep(0.002)
+    reap()
+    return len(killed)
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    state = stat[stat.rfind(b")") + 2 :][:1]
+    return state not in (b"Z", b"X")

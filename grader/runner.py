@@ -1,0 +1,128 @@
+"""`grade()`: run the judge in its own process and return its Report.
+
+This is the grader's public entry point; it imports neither torch nor pytest, so a CLI
+that calls it starts fast. The judge gets a private work directory (the worker's home
+and output file) that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader.report import Report, Verdict
+
+JUDGE_GRACE_S = 120.0
+
+
+def cuda_requested_but_missing(device: str) -> bool:
+    from grader.judge import nvidia_present
+
+    return device == "cuda" and not nvidia_present()
+
+
+def _internal(challenge: str, message: str) -> Report:
+    return Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=challenge, message=message)
+
+
+def grade(
+    challenge_dir: str | Path,
+    submission: str | Path,
+    *,
+    device: str = "auto",
+    public_only: bool = False,
+    timeout_s: float | None = None,
+    cache_dir: str | Path | None = None,
+) -> Report:
+    """Grade ``submission`` against the challenge in ``challenge_dir``.
+
+    ``timeout_s`` bounds the whole judge run (default: generous, from the challenge's
+    limits); a judge that overruns it is killed with its workers and the result is an
+    Internal Error, never a verdict against the learner.
+    """
+    challenge_dir, submission = Path(challenge_dir), Path(submission)
+    slug = challenge_dir.name
+    workdir = tempfile.mkdtemp(prefix="lmprep-judge-")
+    report_path = os.path.join(workdir, "report.json")
+    env = dict(os.environ)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # the judge runs this very grader, installed or not
+    parent = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, env.get("PYTHONPATH", "")) if p)
+    if cache_dir is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        env["LMPREP_GRADER_CACHE"] = str(cache_dir)
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader.judge",
+        "--challenge",
+        str(challenge_dir.resolve()),
+        "--submission",
+        str(submission.resolve()),
+        "--report",
+        report_path,
+        "--workdir",
+        workdir,
+        "--device",
+        device,
+    ]
+    if public_only:
+        cmd.append("--public-only")
+    started = time.perf_counter()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout_s or _default_timeout(challenge_dir))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return _internal(slug, "the judge did not finish in time and was stopped")
+        try:
+            with open(report_path) as fh:
+                report = Report.from_dict(json.load(fh))
+        except (OSError, ValueError, TypeError):
+            tail = out.decode("utf-8", "replace").strip().splitlines()[-1:] if out else []
+            detail = f": {tail[0]}" if tail else ""
+            return _internal(slug, f"the judge stopped without a report (exit status {proc.returncode}){detail}")
+        report.timings["wall_s"] = round(time.perf_counter() - started, 4)
+        return report
+    finally:
+        _kill_group(locals().get("proc"))
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _kill_group(proc) -> None:
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _default_timeout(challenge_dir: Path) -> float:
+    """Every test at its limit, plus worker start-ups: an upper bound, not a target."""
+    try:
+        from grader.challenge import load
+
+        ch = load(challenge_dir)
+        n_tests = sum(p.read_text(encoding="utf-8").count("def test_") for p in ch.spec_dir.glob("test_*.py"))
+        return JUDGE_GRACE_S + max(n_tests, 1) * 4 * (ch.time_limit_s + 10)
+    except Exception:  # noqa: BLE001 - the judge itself reports a broken folder
+        return JUDGE_GRACE_S

@@ -1,0 +1,3 @@
+from lmprep.cli import main
+
+main()

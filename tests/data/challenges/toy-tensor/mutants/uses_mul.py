@@ -1,0 +1,16 @@
+import torch
+
+
+def scale(x, factor):
+    if factor != factor:
+        raise ValueError("nan")
+    return x.mul(factor)
+
+
+class Scaler(torch.nn.Module):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = torch.nn.Parameter(torch.tensor(float(factor)))
+
+    def forward(self, x):
+        return x * self.factor

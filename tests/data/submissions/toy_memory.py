@@ -1,0 +1,14 @@
+def total(xs):
+    hog = bytearray(8 << 30)
+    return sum(xs) + len(hog)
+
+
+class Accumulator:
+    def __init__(self, start=0.0):
+        self.t = start
+
+    def add(self, x):
+        self.t += x
+
+    def value(self):
+        return self.t

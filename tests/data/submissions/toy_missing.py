@@ -1,0 +1,2 @@
+def totl(xs):
+    return sum(xs)

@@ -1,0 +1,15 @@
+def total(xs):
+    for _ in range(100000):
+        print("x" * 100)
+    return sum(xs)
+
+
+class Accumulator:
+    def __init__(self, start=0.0):
+        self.t = start
+
+    def add(self, x):
+        self.t += x
+
+    def value(self):
+        return self.t
