@@ -117,6 +117,12 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
         return Outcome.RUNTIME_ERROR, f"your code raised {exc}"
     if isinstance(exc, AssertionError):
         return Outcome.WRONG_ANSWER, _assertion_message(exc)
+    if isinstance(exc, pytest.fail.Exception):  # pytest.fail, pytest.raises that saw nothing
+        text = str(exc.msg if hasattr(exc, "msg") else exc)
+        raised = re.match(r"DID NOT RAISE <class '(?:builtins\.)?([\w.]+)'>", text)
+        if raised:
+            text = f"expected the call to raise {raised.group(1)}, but it returned normally"
+        return Outcome.WRONG_ANSWER, text
     return Outcome.ERROR, f"the grader failed on this test ({type(exc).__name__}: {exc})"
 
 

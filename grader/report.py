@@ -75,6 +75,8 @@ OUTCOME_VERDICTS = {
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     id: str
     name: str
     outcome: str

@@ -97,6 +97,7 @@ class Worker:
             if len(forbidden.HITS) > hits_before:
                 reply = {"ok": False, "error": {"kind": "forbidden", "names": forbidden.HITS[hits_before:]}}
             reply["duration_s"] = time.perf_counter() - started
+            _flush_output()
             try:
                 self.send(reply)
             except wire.Unencodable as exc:
@@ -232,6 +233,15 @@ class Worker:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _flush_output() -> None:
+    """Push what the learner printed to the output file before the judge may kill us."""
+    for stream in (sys.__stdout__, sys.__stderr__, sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a replaced or closed stream
+            pass
 
 
 def _is_memory_error(exc: BaseException) -> bool:

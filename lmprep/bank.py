@@ -65,6 +65,8 @@ def templates() -> jinja2.Environment:
         loader=jinja2.PackageLoader("lmprep", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 

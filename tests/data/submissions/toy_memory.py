@@ -1,5 +1,5 @@
 def total(xs):
-    hog = bytearray(8 << 30)
+    hog = bytearray(8 << 30)  # far beyond the 512 MB limit
     return sum(xs) + len(hog)
 
 

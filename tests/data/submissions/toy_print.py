@@ -1,6 +1,6 @@
 def total(xs):
     for _ in range(100000):
-        print("x" * 100)
+        print("x" * 100)  # 10 MB against a 64 KB cap
     return sum(xs)
 
 

@@ -1,0 +1,45 @@
+"""Turning results into text for a terminal (80 columns; colour only on a TTY)."""
+
+from __future__ import annotations
+
+import click
+
+from grader import Report
+from lmprep import bank
+
+VERDICT_COLOURS = {"Accepted": "green", "Internal Error": "magenta"}
+MARKS = {"passed": ("✓", "green"), "skipped": ("·", "yellow")}
+LABELS = {
+    "passed": "",
+    "skipped": "skipped",
+    "wrong_answer": "Wrong Answer",
+    "runtime_error": "Runtime Error",
+    "time_limit": "Time Limit Exceeded",
+    "memory_limit": "Memory Limit Exceeded",
+    "output_limit": "Output Limit Exceeded",
+    "forbidden": "Forbidden API",
+    "crashed": "Crashed",
+    "error": "Internal Error",
+}
+
+
+def _env():
+    env = bank.templates()
+    env.filters.update(
+        verdict_style=lambda v: click.style(v, fg=VERDICT_COLOURS.get(v, "red"), bold=True),
+        mark=lambda o: click.style(*MARKS.get(o, ("✗", "red"))),
+        outcome_label=lambda o: click.style(LABELS.get(o, o), fg="red") if o not in MARKS else LABELS[o],
+        fixed=lambda text, width: str(text).ljust(width),
+        ok_mark=lambda ok: click.style("ok", fg="green") if ok else click.style("FAIL", fg="red", bold=True),
+    )
+    return env
+
+
+def report_text(report: Report) -> str:
+    return _env().get_template("report.txt.j2").render(
+        report=report, verdict=report.verdict, failure=report.first_failure
+    )
+
+
+def validate_text(checks) -> str:
+    return _env().get_template("validate.txt.j2").render(checks=checks)

@@ -1,0 +1,114 @@
+"""`lmprep validate`: prove a challenge folder sound.
+
+For each challenge: the metadata is valid, the prompt renders, the hints have sections,
+the reference is Accepted with full marks, the stub scores zero, and every mutant is
+rejected with a verdict that blames the submission (never Internal Error). The grading
+runs in parallel, one judge per submission.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader import Report, Verdict, grade
+from lmprep import bank
+from lmprep.errors import LmprepError
+
+HINT = re.compile(r"^## Hint (\d+)\s*$", re.M)
+
+
+@dataclass
+class MutantResult:
+    name: str
+    verdict: str
+    rejected: bool
+    message: str = ""
+
+
+@dataclass
+class ChallengeCheck:
+    slug: str
+    path: str
+    problems: list[str] = field(default_factory=list)
+    reference: str = ""
+    stub: str = ""
+    mutants: list[MutantResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def killed(self) -> int:
+        return sum(m.rejected for m in self.mutants)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok, "mutants_killed": self.killed, "mutants_total": len(self.mutants)}
+
+
+def _static_checks(path: Path, check: ChallengeCheck):
+    try:
+        challenge = bank.load(path)
+    except LmprepError as exc:
+        check.problems.append(str(exc))
+        return None
+    try:
+        bank.render_prompt(challenge)
+    except LmprepError as exc:
+        check.problems.append(str(exc))
+    if challenge.kind == "code":
+        hints = [int(n) for n in HINT.findall((path / "hints.md").read_text(encoding="utf-8"))]
+        if not hints or hints != list(range(1, len(hints) + 1)):
+            check.problems.append(f"{path / 'hints.md'}: needs sections '## Hint 1', '## Hint 2', ... in order")
+        if not challenge.mutants:
+            check.problems.append(f"{path / 'mutants'}: no mutants (each challenge needs typical mistakes)")
+    return challenge
+
+
+def _judge_reference(check: ChallengeCheck, report: Report) -> None:
+    check.reference = report.verdict
+    if not report.accepted:
+        check.problems.append(f"reference: {report.verdict}: {report.message}")
+    elif report.score != report.max_score:
+        check.problems.append(f"reference: scored {report.score:g}/{report.max_score:g}")
+
+
+def _judge_stub(check: ChallengeCheck, report: Report) -> None:
+    check.stub = f"{report.score:g}/{report.max_score:g}"
+    if report.verdict == Verdict.INTERNAL_ERROR.value or report.score != 0:
+        check.problems.append(f"stub: should score 0, got {report.verdict} {check.stub}: {report.message}")
+
+
+def _judge_mutant(check: ChallengeCheck, name: str, report: Report) -> None:
+    rejected = report.verdict not in (Verdict.ACCEPTED.value, Verdict.INTERNAL_ERROR.value)
+    check.mutants.append(MutantResult(name, report.verdict, rejected, report.message))
+    if not rejected:
+        check.problems.append(f"mutant {name}: {report.verdict} (the specs must reject it): {report.message}")
+
+
+def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto") -> list[ChallengeCheck]:
+    """Check every challenge under ``paths`` (default: the whole bank)."""
+    paths = paths or bank.challenge_paths()
+    checks, work = [], []
+    for path in paths:
+        check = ChallengeCheck(slug=path.name, path=str(path))
+        checks.append(check)
+        challenge = _static_checks(path, check)
+        if challenge is None or challenge.kind != "code":
+            continue
+        work.append((check, challenge.reference, _judge_reference))
+        work.append((check, challenge.stub, _judge_stub))
+        work += [(check, m, lambda c, r, name=m.stem: _judge_mutant(c, name, r)) for m in challenge.mutants]
+
+    def run(item):
+        check, submission, _ = item
+        return grade(Path(check.path), submission, device=device)
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        reports = list(pool.map(run, work))
+    for (check, _, judge), report in zip(work, reports):
+        judge(check, report)
+    return checks

@@ -1,0 +1,8 @@
+"""Raises while being imported."""
+
+
+def helper():
+    return {}["missing"]
+
+
+helper()

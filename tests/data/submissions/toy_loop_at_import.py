@@ -1,0 +1,3 @@
+"""An infinite loop while the module is imported."""
+while True:
+    pass
