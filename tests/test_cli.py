@@ -1,0 +1,130 @@
+"""The command line: help everywhere, exit codes, JSON, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from lmprep.cli import cli
+from tests.conftest import SUBMISSIONS, TOY_CHALLENGES, normalise
+
+TOY = TOY_CHALLENGES / "toy-sum"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def all_commands(group=cli, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path, command", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help_with_an_example(path, command):
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert "Example: lmprep " in result.output
+    assert run(*path, "-h").output == result.output
+
+
+def test_version():
+    assert run("--version").output.strip() == "lmprep, version 0.1.0"
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from lmprep.cli import cli; cli(['--help'], standalone_mode=False); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False")
+
+
+def test_submit_prints_verdict_tests_and_first_failure(toy_bank):
+    result = run("submit", str(TOY / "mutants" / "off_by_one.py"), "--challenge", "toy-sum")
+    assert result.exit_code == 10
+    lines = normalise(result.output).splitlines()
+    assert lines[0] == "Wrong Answer  toy-sum  6/8 points  (N s, cpu)"
+    assert lines[1].startswith("  ✗ sums a small list") and lines[1].endswith("Wrong Answer")
+    assert "\nFirst failure: sums a small list\n  total([1, 2, 3]) should be 6\n" in result.output
+
+
+def test_submit_accepted_exits_zero_and_json_is_the_report(toy_bank):
+    result = run("submit", str(TOY / "reference.py"), "-c", "toy-sum", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.output)
+    assert report["verdict"] == "Accepted" and report["score"] == report["max_score"] == 8
+
+
+@pytest.mark.parametrize(
+    "name, code",
+    [("toy_syntax.py", 15), ("toy_missing.py", 16), ("toy_forbidden.py", 17), ("toy_segfault.py", 18)],
+)
+def test_submit_exit_code_follows_the_verdict(toy_bank, name, code):
+    assert run("submit", str(SUBMISSIONS / name), "-c", "toy-sum").exit_code == code
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["submit", "nope.py", "-c", "toy-sum"], "Error: nope.py: no such file"),
+        (["submit", str(TOY / "prompt.md"), "-c", "toy-sum"], "a submission is a Python file (.py)"),
+        (["submit", str(TOY / "reference.py"), "-c", "no-such"], "Error: unknown challenge 'no-such' (known: toy-sum, toy-tensor)"),
+    ],
+)
+def test_bad_input_is_one_line_exit_1(toy_bank, args, message):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_gpu_is_a_clear_error(toy_bank):
+    from grader.judge import nvidia_present
+
+    if nvidia_present():
+        pytest.skip("this machine has a GPU")
+    result = CliRunner().invoke(cli, ["submit", str(TOY / "reference.py"), "-c", "toy-sum", "--device", "cuda"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: --device cuda: no NVIDIA GPU on this machine (use --device auto or cpu)"
+
+
+def test_misuse_exits_2():
+    assert CliRunner().invoke(cli, ["submit", "x.py", "--device", "tpu", "-c", "a"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["submit", "x.py"]).exit_code == 2
+
+
+def test_validate_prints_table_and_fails_on_a_surviving_mutant(toy_bank, tmp_path):
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(TOY_CHALLENGES, bank)
+    shutil.copy(bank / "toy-sum" / "reference.py", bank / "toy-sum" / "mutants" / "not_a_bug.py")
+    result = run("validate", str(bank / "toy-sum"), str(bank / "toy-tensor"))
+    assert result.exit_code == 1
+    rows = result.output.splitlines()
+    assert rows[0].split() == ["challenge", "reference", "stub", "mutants", "killed"]
+    assert rows[1].split() == ["toy-sum", "Accepted", "0/8", "1/2", "FAIL"]
+    assert rows[2].split() == ["toy-tensor", "Accepted", "0/9", "2/2", "ok"]
+    assert "  - mutant not_a_bug: Accepted (the specs must reject it)" in result.output
+    assert rows[-1] == "1/2 challenges valid"
+
+
+def test_validate_json(toy_bank):
+    result = run("validate", str(TOY), "--json")
+    assert result.exit_code == 0
+    (check,) = json.loads(result.output)
+    assert check["ok"] and check["reference"] == "Accepted" and check["mutants_killed"] == check["mutants_total"] == 1
+
+
+def test_validate_reports_a_broken_folder(tmp_path):
+    broken = tmp_path / "toy-sum"
+    import shutil
+
+    shutil.copytree(TOY, broken)
+    (broken / "prompt.md").write_text("# {{ titel }}\n")
+    result = run("validate", str(broken))
+    assert result.exit_code == 1
+    assert "prompt.md: the prompt does not render: 'titel' is undefined" in result.output
