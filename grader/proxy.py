@@ -15,6 +15,7 @@ import json
 import os
 import select
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -28,7 +29,12 @@ from grader.limits import Limits
 
 GRADER_PARENT = str(Path(__file__).resolve().parent.parent)
 FIXTURES_DIR = str(Path(__file__).resolve().parent / "fixtures")
-BOOTSTRAP = f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); from grader.worker import main; main()"
+# -I drops the user's site-packages: put it back after the system's, where it would have been
+_USER_SITE = [site.getusersitepackages()] if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()) else []
+BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); sys.path.extend({_USER_SITE!r}); "
+    "from grader.worker import main; main()"
+)
 MAX_TIMEOUTS = 2  # after this many tests time out, the rest fail at once
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT")
 

@@ -128,3 +128,15 @@ def test_validate_reports_a_broken_folder(tmp_path):
     result = run("validate", str(broken))
     assert result.exit_code == 1
     assert "prompt.md: the prompt does not render: 'titel' is undefined" in result.output
+
+
+def test_readme_commands_exist():
+    """Every `lmprep <command>` the README shows is a real command with help."""
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    used = set(__import__("re").findall(r"\blmprep ([a-z][a-z-]+)", readme))
+    assert used, "the README shows no lmprep command"
+    for name in used:
+        assert name in cli.commands, f"README mentions `lmprep {name}`, which does not exist"
+        assert run(name, "--help").exit_code == 0
