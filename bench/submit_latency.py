@@ -49,9 +49,20 @@ def main() -> None:
         submit = median_of(args.runs, [*lmprep, "submit", str(folder / "reference.py"), "-c", slug, "--device", "cpu"])
         env = {**os.environ, "LMPREP_BENCH_CHALLENGE": str(folder), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         naive_cmd = [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench.naive_plugin",
-            "-c", str(ROOT / "grader" / "pytest.ini"), "--rootdir", str(folder / "spec"),
-            "--import-mode=importlib", str(folder / "spec"),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "bench.naive_plugin",
+            "-c",
+            str(ROOT / "grader" / "pytest.ini"),
+            "--rootdir",
+            str(folder / "spec"),
+            "--import-mode=importlib",
+            str(folder / "spec"),
         ]
         naive = median_of(args.runs, naive_cmd, env)
         print(f"{slug:32s} {submit:10.3f} {naive:10.3f} {submit / naive:6.2f}")

@@ -150,7 +150,7 @@ def load(path: str | Path) -> Challenge:
         raise ChallengeError(f"{where}: kind: must be one of {', '.join(KINDS)}")
     devices = get("devices", tuple, required=False, default=("cpu",))
     if not devices or set(devices) - set(DEVICES) or "cpu" not in devices:
-        raise ChallengeError(f"{where}: devices: must be [\"cpu\"] or [\"cpu\", \"cuda\"]")
+        raise ChallengeError(f'{where}: devices: must be ["cpu"] or ["cpu", "cuda"]')
     entry_points = get("entry_points", tuple, required=kind == "code", default=())
     forbidden = get("forbidden", tuple, required=False, default=())
     for name in forbidden:

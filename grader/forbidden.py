@@ -17,8 +17,8 @@ import os
 import sys
 import sysconfig
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,7 @@ class _Guard:
         known = self._cache.get(filename)
         if known is None:
             real = os.path.realpath(filename) if not filename.startswith("<") else filename
-            known = real != self.submission and (
-                real.startswith(self.library) or filename.startswith("<frozen ")
-            )
+            known = real != self.submission and (real.startswith(self.library) or filename.startswith("<frozen "))
             self._cache[filename] = known
         return known
 

@@ -171,7 +171,8 @@ class Judge:
             {
                 str(item.callspec.params["dtype"]).removeprefix("torch.")
                 for item in ctx.items
-                if hasattr(item, "callspec") and "dtype" in item.callspec.params
+                if hasattr(item, "callspec")
+                and "dtype" in item.callspec.params
                 and ctx.results[item.nodeid].outcome != Outcome.SKIPPED.value
             }
         )
@@ -249,7 +250,11 @@ def _syntax_message(exc: SyntaxError) -> str:
 
 def _readable_name(item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None)
-    base = doc.strip().splitlines()[0] if doc and doc.strip() else item.originalname.removeprefix("test_").replace("_", " ")
+    base = (
+        doc.strip().splitlines()[0]
+        if doc and doc.strip()
+        else item.originalname.removeprefix("test_").replace("_", " ")
+    )
     callspec = getattr(item, "callspec", None)
     return f"{base} [{callspec.id}]" if callspec is not None else base
 

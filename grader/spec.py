@@ -156,7 +156,11 @@ def check_close(
     """
     __tracebackhide__ = True
     context = "".join(
-        [f" Inputs: {inputs}." if inputs else "", f" Seed {seed}." if seed is not None else "", f" {hint}" if hint else ""]
+        [
+            f" Inputs: {inputs}." if inputs else "",
+            f" Seed {seed}." if seed is not None else "",
+            f" {hint}" if hint else "",
+        ]
     )
     is_tensor = hasattr(expected, "detach")
     if is_tensor and not hasattr(got, "detach"):
@@ -232,4 +236,3 @@ def check_unchanged_inputs(sub: Submission, names: list[str] | None = None) -> N
     if mutated:
         labels = [names[m] if names and isinstance(m, int) and m < len(names) else str(m) for m in mutated]
         fail(f"the call modified its input(s) {', '.join(labels)} in place; inputs must be left unchanged")
-

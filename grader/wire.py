@@ -22,8 +22,9 @@ import math
 import os
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 PREFIX = struct.Struct(">IQ")
 MAX_HEADER = 64 << 20

@@ -190,9 +190,7 @@ class Worker:
         outs = [t for t in _flatten(output) if isinstance(t, torch.Tensor)]
         grads = _flatten(self.place(request.get("grad_outputs"), request))
         pairs = [
-            (o, g)
-            for o, g in zip(outs, grads)
-            if g is not None and isinstance(o, torch.Tensor) and o.requires_grad
+            (o, g) for o, g in zip(outs, grads) if g is not None and isinstance(o, torch.Tensor) and o.requires_grad
         ]
         if len(outs) != len(grads):
             raise ValueError(f"grad_outputs has {len(grads)} tensors for {len(outs)} outputs")

@@ -36,8 +36,8 @@ def _env():
 
 
 def report_text(report: Report) -> str:
-    return _env().get_template("report.txt.j2").render(
-        report=report, verdict=report.verdict, failure=report.first_failure
+    return (
+        _env().get_template("report.txt.j2").render(report=report, verdict=report.verdict, failure=report.first_failure)
     )
 
 

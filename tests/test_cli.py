@@ -25,7 +25,9 @@ def all_commands(group=cli, prefix=()):
             yield from all_commands(command, (*prefix, name))
 
 
-@pytest.mark.parametrize("path, command", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_every_command_has_help_with_an_example(path, command):
     result = run(*path, "--help")
     assert result.exit_code == 0
@@ -38,7 +40,9 @@ def test_version():
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from lmprep.cli import cli; cli(['--help'], standalone_mode=False); print('torch' in sys.modules)"
+    code = (
+        "import sys; from lmprep.cli import cli; cli(['--help'], standalone_mode=False); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
 
@@ -72,7 +76,10 @@ def test_submit_exit_code_follows_the_verdict(toy_bank, name, code):
     [
         (["submit", "nope.py", "-c", "toy-sum"], "Error: nope.py: no such file"),
         (["submit", str(TOY / "prompt.md"), "-c", "toy-sum"], "a submission is a Python file (.py)"),
-        (["submit", str(TOY / "reference.py"), "-c", "no-such"], "Error: unknown challenge 'no-such' (known: toy-sum, toy-tensor)"),
+        (
+            ["submit", str(TOY / "reference.py"), "-c", "no-such"],
+            "Error: unknown challenge 'no-such' (known: toy-sum, toy-tensor)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_1(toy_bank, args, message):

@@ -40,13 +40,18 @@ def test_installed_cli_grades_a_shipped_challenge(venv, tmp_path):
     installed = Path(
         subprocess.run(
             [str(venv / "bin" / "python"), "-c", "import lmprep.bank as b; print(b.challenges_dir())"],
-            capture_output=True, text=True, check=True, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
         ).stdout.strip()
     )
     reference = installed / "temperature-softmax" / "reference.py"
     result = subprocess.run(
         [str(venv / "bin" / "lmprep"), "submit", str(reference), "-c", "temperature-softmax", "--json"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert '"verdict": "Accepted"' in result.stdout

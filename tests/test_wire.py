@@ -21,8 +21,18 @@ def round_trip(value, on_opaque=None):
 
 @pytest.mark.parametrize(
     "dtype",
-    [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int8, torch.uint8,
-     torch.bool, torch.complex64, torch.float8_e4m3fn],
+    [
+        torch.float64,
+        torch.float32,
+        torch.float16,
+        torch.bfloat16,
+        torch.int64,
+        torch.int8,
+        torch.uint8,
+        torch.bool,
+        torch.complex64,
+        torch.float8_e4m3fn,
+    ],
     ids=str,
 )
 def test_tensors_of_every_dtype_round_trip_bit_exact(dtype):
@@ -44,10 +54,20 @@ def test_tensor_meta_and_layouts():
 
 def test_python_and_numpy_values_round_trip():
     value = {
-        "none": None, "flags": [True, False], "int": 2**70, "floats": (1.0, -0.0, math.inf, -math.inf),
-        "text": "héllo ▁ 🙂", "bytes": b"\x00\xff", 3: "int key", ("a", 1): "tuple key",
-        "array": np.arange(6, dtype=np.float32).reshape(2, 3), "scalar": np.float64(2.5), "i8": np.int8(-3),
-        "dtype": torch.bfloat16, "device": torch.device("cpu"), "size": torch.Size([2, 3]),
+        "none": None,
+        "flags": [True, False],
+        "int": 2**70,
+        "floats": (1.0, -0.0, math.inf, -math.inf),
+        "text": "héllo ▁ 🙂",
+        "bytes": b"\x00\xff",
+        3: "int key",
+        ("a", 1): "tuple key",
+        "array": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "scalar": np.float64(2.5),
+        "i8": np.int8(-3),
+        "dtype": torch.bfloat16,
+        "device": torch.device("cpu"),
+        "size": torch.Size([2, 3]),
     }
     back = round_trip(value)
     assert math.isnan(round_trip(math.nan))
