@@ -156,6 +156,9 @@ class Judge:
                     "-q",
                     "-p",
                     "no:cacheprovider",
+                    # its end-of-session gc.collect() x5 costs ~0.3 s and concerns the judge only
+                    "-p",
+                    "no:unraisableexception",
                 ],
                 plugins=[plugin],
             )
