@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lmprep import __version__
 from lmprep.errors import LmprepError
+
+if TYPE_CHECKING:
+    from lmprep.learner import Learner
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -29,41 +33,183 @@ class LmprepGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=LmprepGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="lmprep")
-def cli() -> None:
-    """lmprep: offline, auto-graded practice for language-model interviews.
-
-    Example: lmprep validate
-    """
-
-
-@cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--challenge", "-c", "slug", required=True, help="The challenge PATH answers.")
-@click.option(
+DEVICE = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
     default="auto",
     show_default=True,
     help="Where device-parametrised tests run; auto adds CUDA when a GPU is present.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the full Report as JSON.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")
+
+
+@click.group(cls=LmprepGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="lmprep")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Progress database to use.")
 @click.pass_context
-def submit(ctx: click.Context, path: Path, slug: str, device: str, as_json: bool) -> None:
-    """Grade PATH with the challenge's hidden specs and print the verdict.
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """lmprep: offline, auto-graded practice for language-model interviews.
 
-    Example: lmprep submit attention.py --challenge scaled-dot-product-attention
+    \b
+    The loop: lmprep next     (statement + a file to edit)
+              lmprep test     (the public examples)
+              lmprep submit   (hidden specs, recorded)
+              lmprep progress
+
+    Example: lmprep next --topic transformer
     """
-    from grader import Verdict
-    from lmprep import grading, render
+    from lmprep.learner import Learner
 
-    report = grading.grade_file(path, slug, device=device)
+    ctx.obj = Learner(db)
+
+
+def learner() -> Learner:
+    return click.get_current_context().obj
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def show_started(started, as_json: bool) -> None:
+    from lmprep import bank, render
+
+    ch = started.challenge
+    if as_json:
+        echo_json(
+            {**ch.to_dict(), "file": str(started.path), "created": started.created, "locked_by": started.locked_by}
+        )
+        return
+    render.markdown(bank.render_prompt(ch))
+    if started.locked_by:
+        click.secho(f"Note: prerequisites not solved yet: {', '.join(started.locked_by)}", fg="yellow")
+    verb = "Wrote the stub to" if started.created else "Your file:"
+    click.echo(f"\n{verb} {started.path}\nEdit it, then: lmprep test  /  lmprep submit")
+
+
+@cli.command(name="next")
+@click.option("--topic", help="Only challenges of this topic.")
+@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), help="Only this difficulty.")
+@JSON
+def next_(topic: str | None, difficulty: str | None, as_json: bool) -> None:
+    """Resume the challenge in progress, else start the first unlocked one.
+
+    Prints the statement and writes the stub to your workspace (never over your work).
+
+    Example: lmprep next --difficulty easy
+    """
+    started = learner().next(topic, difficulty)
+    if started is None:
+        click.echo("Nothing left to start here: every matching challenge is solved or skipped.")
+        return
+    show_started(started, as_json)
+
+
+@cli.command()
+@click.argument("slug")
+@JSON
+def start(slug: str, as_json: bool) -> None:
+    """Start (or resume) the challenge SLUG, whatever the curriculum order.
+
+    Example: lmprep start lstm-cell
+    """
+    show_started(learner().start(slug), as_json)
+
+
+@cli.command()
+@click.argument("slug")
+@JSON
+def show(slug: str, as_json: bool) -> None:
+    """Print a challenge's statement without starting it.
+
+    Example: lmprep show temperature-softmax
+    """
+    from lmprep import bank, render
+
+    ch = bank.get(slug)
+    if as_json:
+        echo_json({**ch.to_dict(), "statement": bank.render_prompt(ch)})
+    else:
+        render.markdown(bank.render_prompt(ch))
+
+
+@cli.command(name="list")
+@click.option("--topic", help="Only this topic.")
+@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]))
+@click.option("--status", type=click.Choice(["new", "in progress", "solved", "skipped"]))
+@JSON
+def list_(topic: str | None, difficulty: str | None, status: str | None, as_json: bool) -> None:
+    """List the challenges in curriculum order with your status on each.
+
+    Example: lmprep list --status solved
+    """
+    from lmprep import bank, render
+    from lmprep.store import ChallengeProgress
+
+    progress = learner().progress()
+    rows = []
+    for ch in bank.all_challenges():
+        state = progress.get(ch.slug, ChallengeProgress(ch.slug))
+        if (topic and ch.topic != topic) or (difficulty and ch.difficulty != difficulty):
+            continue
+        if status and state.status != status:
+            continue
+        rows.append({**ch.to_dict(), "status": state.status, "attempts": state.attempts, "hints": state.hints})
+    if as_json:
+        echo_json(rows)
+    else:
+        click.echo(render.template("list.txt.j2", rows=rows), nl=False)
+
+
+def print_report(report, as_json: bool) -> None:
+    from grader import Verdict
+    from lmprep import render
+
     if as_json:
         click.echo(report.to_json())
     else:
         click.echo(render.report_text(report), nl=False)
-    ctx.exit(Verdict(report.verdict).exit_code)
+    click.get_current_context().exit(Verdict(report.verdict).exit_code)
+
+
+FILE = click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+CHALLENGE = click.option("--challenge", "-c", "slug", help="The challenge PATH answers (inferred from the file).")
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@FILE
+@CHALLENGE
+@DEVICE
+@click.option("--json", "as_json", is_flag=True, help="Print the full Report as JSON.")
+def submit(path: Path | None, slug: str | None, device: str, as_json: bool) -> None:
+    """Grade your file with the hidden specs, record the attempt, print the verdict.
+
+    PATH defaults to the current challenge's file in your workspace.
+
+    Example: lmprep submit attention.py --challenge scaled-dot-product-attention
+    """
+    from lmprep import render
+
+    with render.grading_status():
+        report, _ = learner().submit(path, slug, device)
+    print_report(report, as_json)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@FILE
+@CHALLENGE
+@DEVICE
+@click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON.")
+def test(path: Path | None, slug: str | None, device: str, as_json: bool) -> None:
+    """Run only the public examples on your file (not recorded).
+
+    Example: lmprep test
+    """
+    from lmprep import render
+
+    with render.grading_status("Running the examples"):
+        report = learner().test(path, slug, device)
+    print_report(report, as_json)
 
 
 @cli.command()
@@ -89,6 +235,160 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], jobs: int, device: str
     else:
         click.echo(render.validate_text(checks), nl=False)
     ctx.exit(0 if all(c.ok for c in checks) else 1)
+
+
+@cli.command()
+@click.argument("slug", required=False)
+@JSON
+def hint(slug: str | None, as_json: bool) -> None:
+    """Reveal the next hint (recorded) for SLUG or the challenge in progress.
+
+    Example: lmprep hint
+    """
+    ch, hints, new = learner().hint(slug)
+    if as_json:
+        echo_json({"slug": ch.slug, "hints": hints, "total": len(hints), "new": new})
+        return
+    for i, text in enumerate(hints, 1):
+        click.secho(f"Hint {i}", bold=True)
+        click.echo(text + "\n")
+    if not new:
+        click.echo(f"That is every hint for {ch.slug}.")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Show it even though the challenge is not solved (recorded).")
+def solution(slug: str, yes: bool) -> None:
+    """Print the reference solution: after Accepted, or with --yes.
+
+    Example: lmprep solution lstm-cell
+    """
+    click.echo(learner().solution(slug, yes), nl=False)
+
+
+@cli.command()
+@JSON
+def progress(as_json: bool) -> None:
+    """Solved / attempted / total per topic and difficulty, and recent attempts.
+
+    Example: lmprep progress --json
+    """
+    from lmprep import render
+
+    summary = learner().summary()
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(render.template("progress.txt.j2", s=summary), nl=False)
+
+
+@cli.command()
+@click.argument("slug", required=False)
+@click.option("--all", "all_", is_flag=True, help="Reset every challenge you have a file for.")
+def reset(slug: str | None, all_: bool) -> None:
+    """Back up your file and start SLUG afresh from the stub.
+
+    Example: lmprep reset lstm-cell
+    """
+    from lmprep import bank
+
+    if bool(slug) == all_:
+        raise click.UsageError("name one challenge, or pass --all")
+    slugs = [slug] if slug else [c.slug for c in bank.all_challenges() if c.kind == "code"]
+    for name in slugs:
+        saved = learner().reset(name)
+        if saved or slug:
+            click.echo(f"{name}: fresh stub written" + (f"; your file is backed up at {saved}" if saved else ""))
+
+
+@cli.command()
+@click.argument("slug", required=False)
+def skip(slug: str | None) -> None:
+    """Skip SLUG (default: the challenge in progress); `next` moves past it.
+
+    Example: lmprep skip
+    """
+    ch = learner().skip(slug)
+    click.echo(f"Skipped {ch.slug}. `lmprep start {ch.slug}` brings it back.")
+
+
+@cli.command()
+@click.argument("topic", required=False)
+def learn(topic: str | None) -> None:
+    """Read the study notes of TOPIC; with no TOPIC, list the topics.
+
+    Example: lmprep learn transformer
+    """
+    from lmprep import notes, render
+
+    if topic is None:
+        pages = notes.topics()
+        if not pages:
+            click.echo("No study notes are installed yet (reference/ is empty).")
+        for name, title in pages.items():
+            click.echo(f"{name:24s} {title}")
+        return
+    render.markdown(notes.page(topic))
+
+
+@cli.command()
+@FILE
+@CHALLENGE
+@DEVICE
+@click.option("--interval", type=click.FloatRange(0.05), default=0.5, show_default=True, help="Seconds between looks.")
+@click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (for scripts).")
+def watch(path: Path | None, slug: str | None, device: str, interval: float, max_runs: int | None) -> None:
+    """Run the public examples every time your file changes (Ctrl-C stops).
+
+    Example: lmprep watch
+    """
+    import time
+
+    from lmprep import render
+
+    path, ch = learner().resolve(path, slug)
+    runs, seen = 0, None
+    try:
+        while max_runs is None or runs < max_runs:
+            stamp = path.stat().st_mtime_ns if path.exists() else None
+            if stamp != seen and stamp is not None:
+                seen = stamp
+                report = learner().test(path, ch.slug, device)
+                click.echo(render.report_text(report), nl=False)
+                runs += 1
+                click.echo(f"-- watching {path} (Ctrl-C stops)")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+@click.option("--move-aside", is_flag=True, help="Rename an unreadable database to a backup and start afresh.")
+@JSON
+def where(move_aside: bool, as_json: bool) -> None:
+    """Print where lmprep keeps things: database, workspace, challenges, notes.
+
+    Example: lmprep where
+    """
+    from lmprep import bank, paths, store
+
+    db = learner().db_path
+    if move_aside:
+        if not db.exists():
+            raise LmprepError(f"{db}: no database to move")
+        click.echo(f"Moved {db} to {store.move_aside(db)}")
+    places = {
+        "database": str(db),
+        "workspace": str(paths.workspace()),
+        "challenges": str(bank.challenges_dir()),
+        "notes": str(bank.content_root() / "reference"),
+    }
+    if as_json:
+        echo_json(places)
+    else:
+        for name, place in places.items():
+            click.echo(f"{name:11s} {place}")
 
 
 def main() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sys
+
 import click
 
 from grader import Report
@@ -30,6 +34,7 @@ def _env():
         mark=lambda o: click.style(*MARKS.get(o, ("✗", "red"))),
         outcome_label=lambda o: click.style(LABELS.get(o, o), fg="red") if o not in MARKS else LABELS[o],
         fixed=lambda text, width: str(text).ljust(width),
+        status_style=lambda st: click.style(st, fg={"solved": "green", "in progress": "yellow"}.get(st)),
         ok_mark=lambda ok: click.style("ok", fg="green") if ok else click.style("FAIL", fg="red", bold=True),
     )
     return env
@@ -43,3 +48,30 @@ def report_text(report: Report) -> str:
 
 def validate_text(checks) -> str:
     return _env().get_template("validate.txt.j2").render(checks=checks)
+
+
+def template(name: str, **context) -> str:
+    return _env().get_template(name).render(**context)
+
+
+def markdown(text: str) -> None:
+    """Print Markdown for a terminal: styled on a TTY, plain text when piped."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    tty = sys.stdout.isatty()
+    width = min(shutil.get_terminal_size((80, 24)).columns, 100) if tty else 80
+    console = Console(file=sys.stdout, width=width, force_terminal=tty, no_color=not tty, highlight=False)
+    console.print(Markdown(text))
+
+
+@contextlib.contextmanager
+def grading_status(message: str = "Grading"):
+    """A spinner on stderr while the judge works, only when a person is watching."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(f"{message}…"):
+        yield

@@ -100,7 +100,8 @@ def test_missing_gpu_is_a_clear_error(toy_bank):
 
 def test_misuse_exits_2():
     assert CliRunner().invoke(cli, ["submit", "x.py", "--device", "tpu", "-c", "a"]).exit_code == 2
-    assert CliRunner().invoke(cli, ["submit", "x.py"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["submit", "a.py", "b.py"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["reset"]).exit_code == 2
 
 
 def test_validate_prints_table_and_fails_on_a_surviving_mutant(toy_bank, tmp_path):

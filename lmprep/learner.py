@@ -1,0 +1,173 @@
+"""What a learner does, as functions the CLI calls: next, start, submit, hint, progress, ..."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import Report
+from grader.challenge import Challenge
+from lmprep import bank, grading, paths, scheduler, workspace
+from lmprep.errors import LmprepError
+from lmprep.store import ChallengeProgress, ProgressStore
+
+HINT_SECTION = re.compile(r"^## Hint (\d+)\s*$", re.M)
+
+
+@dataclass
+class Started:
+    challenge: Challenge
+    path: Path
+    created: bool
+    locked_by: list[str] = field(default_factory=list)
+
+
+class Learner:
+    def __init__(self, db: str | Path | None = None):
+        self.db_path = paths.database(db)
+        self._store: ProgressStore | None = None
+
+    @property
+    def store(self) -> ProgressStore:
+        if self._store is None:
+            self._store = ProgressStore(self.db_path)
+        return self._store
+
+    # ------------------------------------------------------------ choosing
+
+    def progress(self) -> dict[str, ChallengeProgress]:
+        return self.store.progress()
+
+    def start(self, slug: str) -> Started:
+        ch = bank.get(slug)
+        path, created = workspace.write_stub(ch) if ch.kind == "code" else (workspace.file_for(ch), False)
+        progress = self.progress()
+        if progress.get(slug) is None or progress[slug].status != "in progress":
+            self.store.add_event(slug, "start")
+        locked_by = [p for p in ch.prerequisites if progress.get(p) is None or progress[p].status != "solved"]
+        return Started(ch, path, created, locked_by)
+
+    def next(self, topic: str | None = None, difficulty: str | None = None) -> Started | None:
+        challenges = bank.all_challenges()
+        if topic and topic not in {c.topic for c in challenges}:
+            raise LmprepError(f"unknown topic {topic!r} (topics: {', '.join(sorted({c.topic for c in challenges}))})")
+        ch = scheduler.next_challenge(challenges, self.progress(), self.store.current(), topic, difficulty)
+        return self.start(ch.slug) if ch else None
+
+    # ------------------------------------------------------------ grading
+
+    def resolve(self, path: Path | None, slug: str | None) -> tuple[Path, Challenge]:
+        """The file to grade and its challenge, inferred where not given."""
+        if path is None:
+            slug = slug or self.store.current()
+            if slug is None:
+                raise LmprepError("no challenge in progress: run `lmprep next`, or give a file")
+            ch = bank.get(slug)
+            return grading.check_submission_file(workspace.file_for(ch)), ch
+        path = grading.check_submission_file(path)
+        declared = workspace.challenge_of(path)
+        known = declared is not None and (bank.challenges_dir() / declared / "challenge.toml").is_file()
+        if slug is None:
+            if not known:
+                raise LmprepError(f"{path}: cannot tell which challenge this file answers; pass --challenge SLUG")
+            slug = declared
+        ch = bank.get(slug)
+        if known and declared != slug:
+            raise LmprepError(f"{path} is the file for {declared}, not {slug}")
+        return path, ch
+
+    def submit(self, path: Path | None, slug: str | None, device: str = "auto") -> tuple[Report, int]:
+        path, ch = self.resolve(path, slug)
+        code = path.read_text(encoding="utf-8", errors="replace")
+        attempt = self.store.begin_attempt(ch.slug, str(path), code, device, ch.content_hash())
+        report = grading.grade_file(path, ch.slug, device=device)
+        self.store.finish_attempt(attempt, report)
+        return report, attempt
+
+    def test(self, path: Path | None, slug: str | None, device: str = "auto") -> Report:
+        path, ch = self.resolve(path, slug)
+        return grading.grade_file(path, ch.slug, device=device, public_only=True)
+
+    # ------------------------------------------------------------ help
+
+    def hint(self, slug: str | None) -> tuple[Challenge, list[str], bool]:
+        """Reveals the next hint; returns every hint revealed so far and whether it was new."""
+        ch = self._slug_or_current(slug)
+        hints = split_hints(ch)
+        seen = self.progress().get(ch.slug, ChallengeProgress(ch.slug)).hints
+        if seen < len(hints):
+            self.store.add_event(ch.slug, "hint", str(seen + 1))
+            return ch, hints[: seen + 1], True
+        return ch, hints, False
+
+    def solution(self, slug: str, confirmed: bool) -> str:
+        ch = bank.get(slug)
+        solved = self.progress().get(slug, ChallengeProgress(slug)).solved
+        if not solved and not confirmed:
+            raise LmprepError(f"{slug} is not solved yet: pass --yes to see the reference solution anyway")
+        self.store.add_event(slug, "solution", "after solving" if solved else "before solving")
+        return ch.reference.read_text(encoding="utf-8")
+
+    def skip(self, slug: str | None) -> Challenge:
+        ch = self._slug_or_current(slug)
+        self.store.add_event(ch.slug, "skip")
+        return ch
+
+    def reset(self, slug: str) -> Path | None:
+        ch = bank.get(slug)
+        saved = workspace.reset(ch) if ch.kind == "code" else None
+        self.store.add_event(slug, "reset", str(saved or ""))
+        return saved
+
+    def _slug_or_current(self, slug: str | None) -> Challenge:
+        slug = slug or self.store.current()
+        if slug is None:
+            raise LmprepError("no challenge in progress: name one, or run `lmprep next`")
+        return bank.get(slug)
+
+    # ------------------------------------------------------------ summary
+
+    def summary(self) -> dict:
+        """Solved / attempted / total per topic and per difficulty, plus recent activity."""
+        challenges = bank.all_challenges()
+        progress = self.progress()
+
+        def group(key: str) -> dict[str, dict]:
+            out: dict[str, dict] = {}
+            for ch in challenges:
+                row = out.setdefault(getattr(ch, key), Counter(total=0, solved=0, attempted=0))
+                state = progress.get(ch.slug)
+                row["total"] += 1
+                row["solved"] += bool(state and state.solved)
+                row["attempted"] += bool(state and state.attempts)
+            return {k: dict(v) for k, v in out.items()}
+
+        attempts = self.store.attempts()
+        recent = [
+            {
+                "slug": a["slug"],
+                "when": a["created_at"],
+                "verdict": a["verdict"] or a["status"],
+                "score": a["score"],
+                "max_score": a["max_score"],
+            }
+            for a in attempts[-10:][::-1]
+        ]
+        return {
+            "solved": sum(p.solved for p in progress.values()),
+            "total": len(challenges),
+            "attempts": len(attempts),
+            "hints": sum(p.hints for p in progress.values()),
+            "by_topic": group("topic"),
+            "by_difficulty": group("difficulty"),
+            "recent": recent,
+        }
+
+
+def split_hints(ch: Challenge) -> list[str]:
+    text = (ch.path / "hints.md").read_text(encoding="utf-8") if (ch.path / "hints.md").exists() else ""
+    parts = HINT_SECTION.split(text)
+    # parts: [preamble, "1", body1, "2", body2, ...]
+    return [parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)]

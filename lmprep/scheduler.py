@@ -1,0 +1,36 @@
+"""Which challenge comes next: the one in progress, else the first unlocked in curriculum order."""
+
+from __future__ import annotations
+
+from grader.challenge import Challenge
+from lmprep.store import ChallengeProgress
+
+
+def unlocked(ch: Challenge, progress: dict[str, ChallengeProgress]) -> bool:
+    """Every prerequisite solved (or skipped: the learner chose to move past it)."""
+    return all((p := progress.get(slug)) is not None and p.status in ("solved", "skipped") for slug in ch.prerequisites)
+
+
+def next_challenge(
+    challenges: list[Challenge],
+    progress: dict[str, ChallengeProgress],
+    current: str | None,
+    topic: str | None = None,
+    difficulty: str | None = None,
+) -> Challenge | None:
+    """The challenge to work on, among those matching the filters; None when all are done."""
+    pool = [
+        c
+        for c in challenges
+        if (topic is None or c.topic == topic) and (difficulty is None or c.difficulty == difficulty)
+    ]
+    by_slug = {c.slug: c for c in pool}
+    if current in by_slug:
+        return by_slug[current]
+    for ch in sorted(pool, key=lambda c: (c.order, c.slug)):
+        state = progress.get(ch.slug)
+        if state is not None and state.status in ("solved", "skipped"):
+            continue
+        if unlocked(ch, progress):
+            return ch
+    return None

@@ -1,0 +1,60 @@
+"""The learner's workspace: one file per challenge, never overwritten without a backup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+from grader.challenge import Challenge
+from lmprep import paths
+
+HEADER = "# lmprep: {slug}  (edit this file, then run `lmprep submit`)\n"
+HEADER_PATTERN = re.compile(r"^# lmprep: ([a-z0-9-]+)\b", re.M)
+
+
+def file_for(ch: Challenge) -> Path:
+    return paths.workspace() / f"{ch.slug.replace('-', '_')}.py"
+
+
+def write_stub(ch: Challenge) -> tuple[Path, bool]:
+    """The challenge's file in the workspace; writes the stub only if none is there."""
+    path = file_for(ch)
+    if path.exists():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER.format(slug=ch.slug) + ch.stub.read_text(encoding="utf-8"), encoding="utf-8")
+    return path, True
+
+
+def challenge_of(path: Path) -> str | None:
+    """The slug a file declares in its header, else the one its name stands for."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        return None
+    found = HEADER_PATTERN.search(head)
+    if found:
+        return found.group(1)
+    return path.stem.replace("_", "-") if path.suffix == ".py" else None
+
+
+def backup(path: Path) -> Path:
+    """Copy ``path`` into the workspace's .backups folder with a timestamp."""
+    folder = paths.workspace() / ".backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = folder / f"{path.stem}.{stamp}{path.suffix}"
+    shutil.copy2(path, target)
+    return target
+
+
+def reset(ch: Challenge) -> Path | None:
+    """Back up the learner's file and write a fresh stub; returns the backup, if any."""
+    path = file_for(ch)
+    saved = backup(path) if path.exists() else None
+    if path.exists():
+        path.unlink()
+    write_stub(ch)
+    return saved
