@@ -74,7 +74,7 @@ EVENT_KINDS = ("start", "hint", "solution", "reset", "skip")
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -247,7 +247,8 @@ class ProgressStore:
     def progress(self) -> dict[str, ChallengeProgress]:
         """Per-challenge progress, derived; resets clear what came before them."""
         found: dict[str, ChallengeProgress] = {}
-        reset_at: dict[str, str] = {e["slug"]: e["created_at"] for e in self.events(kind="reset")}
+        resets = {e["slug"]: e for e in self.events(kind="reset")}  # the latest reset of each
+        reset_at = {slug: e["created_at"] for slug, e in resets.items()}
 
         def get(slug: str) -> ChallengeProgress:
             return found.setdefault(slug, ChallengeProgress(slug))
@@ -255,7 +256,7 @@ class ProgressStore:
         for row in self.attempts():
             p = get(row["slug"])
             p.last_activity = max(p.last_activity, row["created_at"])
-            if row["created_at"] < reset_at.get(row["slug"], ""):
+            if row["created_at"] <= reset_at.get(row["slug"], ""):
                 continue
             p.attempts += 1
             if row["status"] == "done":
@@ -268,8 +269,8 @@ class ProgressStore:
         for event in self.events():
             p = get(event["slug"])
             p.last_activity = max(p.last_activity, event["created_at"])
-            if event["created_at"] < reset_at.get(event["slug"], "") or event["kind"] == "reset":
-                continue
+            if event["id"] <= resets.get(event["slug"], {}).get("id", 0):
+                continue  # before (or is) the latest reset
             if event["kind"] == "hint":
                 p.hints += 1
             elif event["kind"] == "solution":

@@ -1,0 +1,436 @@
+"""Specs for scaled_dot_product_attention: values against torch's own attention in float64,
+masks, fully masked rows, large logits, low precision, gradients, hygiene and errors."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grader.spec import RemoteException, check, check_close, check_unchanged_inputs, describe, fail, public, randn
+
+# ---------------------------------------------------------------- oracle and diagnosis
+
+
+def bool_mask(shape, seed, p=0.7):
+    """A seeded bool mask, True with probability ``p``."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(*shape, generator=gen) < p
+
+
+def oracle(Q, K, V, mask=None):
+    """(output, weights) in float64 from torch's F.scaled_dot_product_attention.
+
+    The weights are attention applied to the identity matrix as values. A query whose
+    keys are all masked is computed unmasked and then zeroed, so neither torch's nan
+    nor its gradient leaks into the result.
+    """
+    q, k, v = Q.double(), K.double(), V.double()
+    eye = torch.eye(k.shape[-2], dtype=torch.float64)  # (Lk, Lk)
+    if mask is None:
+        return F.scaled_dot_product_attention(q, k, v), F.scaled_dot_product_attention(q, k, eye)
+    allowed = mask != 0  # (..., Lq, Lk) broadcastable
+    has_key = allowed.any(dim=-1, keepdim=True)  # (..., Lq, 1)
+    safe = allowed | ~has_key
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=safe) * has_key
+    weights = F.scaled_dot_product_attention(q, k, eye, attn_mask=safe) * has_key
+    return out, weights
+
+
+def _attend(Q, K, V, mask, scale, dim=-1, after=False):
+    """A float64 attention with a chosen scale, softmax axis and masking step (diagnosis)."""
+    q, k, v = Q.double(), K.double(), V.double()
+    scores = q @ k.transpose(-2, -1) * scale
+    allowed = torch.ones_like(scores, dtype=torch.bool) if mask is None else (mask != 0).expand_as(scores)
+    if after:
+        weights = torch.softmax(scores, dim=dim) * allowed
+    else:
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        weights = torch.nan_to_num(torch.softmax(scores, dim=dim), nan=0.0)
+    return weights @ v, weights
+
+
+MISTAKES = [
+    ("no_scale", "the weights match softmax(QKᵀ) without scaling: is the 1/√d factor missing?"),
+    ("scale_d", "the weights match scores divided by d: scale by 1/√d, not 1/d."),
+    ("scale_dv", "the weights match scaling by 1/√dv: d is the query/key feature size Q.shape[-1], not V's."),
+    ("query_axis", "the weights match a softmax over the queries: normalise over the keys (the last dim)."),
+    ("flipped", "the weights match the flipped mask: True/1 means the query MAY attend that key."),
+    ("after", "the weights match masking after the softmax: mask the scores with -inf before it, so rows renormalise."),
+    ("fill", "masked keys seem to get a finite score (like -1e9): a fully masked query must get all-zero weights."),
+]
+
+
+def variant(name, Q, K, V, mask):
+    d, dv = Q.shape[-1], V.shape[-1]
+    if name == "no_scale":
+        return _attend(Q, K, V, mask, 1.0)
+    if name == "scale_d":
+        return _attend(Q, K, V, mask, 1.0 / d)
+    if name == "scale_dv":
+        return _attend(Q, K, V, mask, 1.0 / math.sqrt(dv)) if dv != d else None
+    if name == "query_axis":
+        return _attend(Q, K, V, mask, 1.0 / math.sqrt(d), dim=-2)
+    if mask is None:
+        return None
+    if name == "flipped":
+        return oracle(Q, K, V, ~(mask != 0))
+    if name == "after":
+        return _attend(Q, K, V, mask, 1.0 / math.sqrt(d), after=True)
+    if name == "fill":
+        q, k, v = Q.double(), K.double(), V.double()
+        scores = (q @ k.transpose(-2, -1) / math.sqrt(d)).masked_fill(mask == 0, -1e9)
+        weights = torch.softmax(scores, dim=-1)
+        return weights @ v, weights
+    return None
+
+
+def diagnose(got_weights, Q, K, V, mask=None):
+    """A hint naming the typical mistake whose weights the submission's match, or ''."""
+    if not hasattr(got_weights, "shape"):
+        return ""
+    got = got_weights.double()
+    expected = oracle(Q, K, V, mask)[1]
+    for name, hint in MISTAKES:
+        wrong = variant(name, Q, K, V, mask)
+        if wrong is None or wrong[1].shape != got.shape or torch.allclose(wrong[1], expected, atol=1e-3):
+            continue
+        if torch.allclose(got, wrong[1], rtol=1e-2, atol=1e-3, equal_nan=True):
+            return hint
+    return ""
+
+
+def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reduction", what=""):
+    """Check a (output, weights) pair against the oracle, cast to the input dtype."""
+    __tracebackhide__ = True
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail(f"scaled_dot_product_attention should return a tuple (output, weights), got {type(got).__name__}.")
+    out, weights = got
+    want_out, want_weights = oracle(Q, K, V, mask)
+    inputs = describe(Q=Q, K=K, V=V, **({"mask": mask} if mask is not None else {}))
+    hint = diagnose(weights, Q, K, V, mask)
+    prefix = f"{what}: " if what else ""
+    check_close(
+        weights,
+        want_weights.to(Q.dtype),
+        what=f"{prefix}the weights",
+        kind=kind,
+        inputs=inputs,
+        seed=seed,
+        hint=hint,
+        device=device,
+    )
+    check_close(
+        out,
+        want_out.to(V.dtype),
+        what=f"{prefix}the output",
+        kind=kind,
+        inputs=inputs,
+        seed=seed,
+        hint=hint,
+        device=device,
+    )
+
+
+# ---------------------------------------------------------------- values
+
+
+@public
+def test_hand_computed_example(sub, device):
+    """One query, two keys: scores [0, √2], so weights [1, e^√2] / (1 + e^√2)."""
+    Q = torch.tensor([[0.0, 2.0]])
+    K = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    V = torch.tensor([[10.0], [20.0]])
+    got = sub.scaled_dot_product_attention(Q, K, V)
+    w1 = math.exp(math.sqrt(2)) / (1 + math.exp(math.sqrt(2)))
+    weights = torch.tensor([[1 - w1, w1]])
+    output = torch.tensor([[10 * (1 - w1) + 20 * w1]])
+    inputs = describe(Q=Q, K=K, V=V)
+    hint = diagnose(got[1], Q, K, V) if isinstance(got, tuple) else ""
+    check(isinstance(got, tuple) and len(got) == 2, "the function should return a tuple (output, weights)")
+    check_close(got[1], weights, what="the weights", kind="reduction", inputs=inputs, hint=hint, device=device)
+    check_close(got[0], output, what="the output", kind="reduction", inputs=inputs, hint=hint, device=device)
+
+
+@public
+def test_hand_computed_causal_example(sub, device):
+    """Two queries at positions 1 and 2 over three keys, the first query masked from key 2."""
+    Q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    K = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    V = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    out, weights = sub.scaled_dot_product_attention(Q, K, V, mask)
+    a = math.exp(1 / math.sqrt(2))  # e^(1/√2): a key that matches the query
+    expected_w = torch.tensor([[a / (a + 1), 1 / (a + 1), 0.0], [1 / (2 * a + 1), a / (2 * a + 1), a / (2 * a + 1)]])
+    expected_out = expected_w @ V.double()
+    inputs = describe(Q=Q, K=K, V=V, mask=mask)
+    hint = diagnose(weights, Q, K, V, mask)
+    check_close(
+        weights, expected_w.float(), what="the weights", kind="reduction", inputs=inputs, hint=hint, device=device
+    )
+    check_close(out, expected_out.float(), what="the output", kind="reduction", inputs=inputs, hint=hint, device=device)
+
+
+SHAPES = {
+    "no_batch": ((5, 8), (7, 8), (7, 6)),
+    "batch_2x3": ((2, 3, 5, 8), (2, 3, 5, 8), (2, 3, 5, 8)),
+    "lq_lt_lk": ((4, 3, 8), (4, 9, 8), (4, 9, 5)),
+    "lq_gt_lk": ((2, 7, 4), (2, 3, 4), (2, 3, 6)),
+    "one_key": ((3, 2), (1, 2), (1, 3)),
+}
+
+
+@pytest.mark.parametrize("case", list(SHAPES))
+def test_matches_torch_without_mask(sub, device, case):
+    q_shape, k_shape, v_shape = SHAPES[case]
+    Q, K, V = randn(*q_shape, seed=1), randn(*k_shape, seed=2), randn(*v_shape, seed=3)
+    check_attention(sub.scaled_dot_product_attention(Q, K, V), Q, K, V, device=device, seed=1)
+
+
+def test_float64_stays_float64(sub, device):
+    """float64 inputs are computed in float64 (float64 tolerance, 1e-7)."""
+    Q, K, V = (
+        randn(2, 6, 5, seed=4, dtype=torch.float64),
+        randn(2, 7, 5, seed=5, dtype=torch.float64),
+        randn(2, 7, 3, seed=6, dtype=torch.float64),
+    )
+    mask = bool_mask((6, 7), seed=7)
+    check_attention(sub.scaled_dot_product_attention(Q, K, V, mask), Q, K, V, mask, device=device, seed=4)
+
+
+MASKS = {
+    "bool_Lq_Lk": (torch.bool, (5, 7)),
+    "int_Lq_Lk": (torch.int64, (5, 7)),
+    "bool_B_1_1_Lk": (torch.bool, (2, 1, 1, 7)),
+    "int_B_1_1_Lk": (torch.int64, (2, 1, 1, 7)),
+    "uint8_full": (torch.uint8, (2, 3, 5, 7)),
+    "bool_Lk": (torch.bool, (7,)),
+}
+
+
+@pytest.mark.parametrize("case", list(MASKS))
+def test_masks_broadcast_bool_and_int(sub, device, case):
+    """A mask of another shape broadcasts to [..., Lq, Lk]; bool and 0/1 integers mean the same."""
+    dtype, shape = MASKS[case]
+    Q, K, V = randn(2, 3, 5, 4, seed=10), randn(2, 3, 7, 4, seed=11), randn(2, 3, 7, 6, seed=12)
+    allowed = bool_mask(shape, seed=13)
+    allowed[..., 0] = True  # every query keeps a key; fully masked rows are tested on their own
+    mask = allowed.to(dtype)
+    check_attention(sub.scaled_dot_product_attention(Q, K, V, mask), Q, K, V, mask, device=device, seed=10)
+
+
+def test_all_true_mask_equals_no_mask(sub, device):
+    Q, K, V = randn(3, 4, seed=14), randn(5, 4, seed=15), randn(5, 2, seed=16)
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    check_attention(sub.scaled_dot_product_attention(Q, K, V, mask), Q, K, V, mask, device=device, seed=14)
+
+
+def test_weights_rows_sum_to_one_or_zero(sub, device):
+    """Each query's weights sum to 1, or to 0 when all its keys are masked."""
+    Q, K, V = randn(2, 6, 4, seed=20), randn(2, 5, 4, seed=21), randn(2, 5, 3, seed=22)
+    mask = bool_mask((2, 6, 5), seed=23, p=0.5)
+    mask[0, 2] = False
+    mask[1, 4] = False
+    mask[:, 0] = True
+    _, weights = sub.scaled_dot_product_attention(Q, K, V, mask)
+    expected = mask.any(dim=-1).double()  # (2, 6)
+    check_close(
+        weights.double().sum(dim=-1) if hasattr(weights, "sum") else weights,
+        expected,
+        what="the row sums of the weights",
+        kind="reduction",
+        rtol=1e-5,
+        atol=1e-5,
+        inputs=describe(Q=Q, K=K, V=V, mask=mask),
+        hint=diagnose(weights, Q, K, V, mask) or "normalise over the keys (the last dim); fully masked rows sum to 0.",
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_fully_masked_rows_give_zeros(sub, device, dtype):
+    """A query with no allowed key gets all-zero weights and a zero output, never nan."""
+    Q, K, V = (
+        randn(2, 4, 8, seed=30, dtype=dtype),
+        randn(2, 6, 8, seed=31, dtype=dtype),
+        randn(2, 6, 5, seed=32, dtype=dtype),
+    )
+    mask = bool_mask((2, 4, 6), seed=33)
+    mask[..., 0] = True
+    mask[0, 1] = False
+    mask[1, 3] = False
+    mask[1, 0] = False
+    out, weights = sub.scaled_dot_product_attention(Q, K, V, mask)
+    inputs = describe(Q=Q, K=K, V=V, mask=mask)
+    rows = ~mask.any(dim=-1)  # (2, 4)
+    hint = diagnose(weights, Q, K, V, mask)
+    for name, got in (("weights", weights), ("output", out)):
+        check(hasattr(got, "isnan"), f"the {name} should be a tensor")
+        check(
+            not torch.isnan(got).any(),
+            f"the {name} contain nan for the fully masked queries (rows {rows.nonzero().tolist()}); "
+            f"they must be all zeros. Inputs: {inputs}. A softmax over a row of -inf is nan: handle those rows.",
+        )
+        check(
+            (got[rows] == 0).all(),
+            f"the {name} of the fully masked queries (rows {rows.nonzero().tolist()}) should be exactly zero. "
+            f"Inputs: {inputs}. {hint}",
+        )
+    check_attention((out, weights), Q, K, V, mask, device=device, seed=30)
+
+
+def test_large_logits_do_not_overflow(sub, device):
+    """Scores near ±1e4 (exact in float32): a softmax without the max subtraction overflows."""
+    Q = torch.tensor([[200.0, 1.0, 1.0, 0.0], [-200.0, 0.0, 1.0, 1.0], [-200.0, 1.0, 0.0, 0.0]])
+    K = torch.tensor([[100.0, 0.0, 0.0, 0.0], [100.0, 1.0, 0.0, 0.0], [100.0, 0.0, -2.0, 0.0], [-100.0, 0.0, 0.0, 0.0]])
+    V = randn(4, 3, seed=40)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 0]])
+    out, weights = sub.scaled_dot_product_attention(Q, K, V, mask)
+    scores = "scores range from -10000 to 10000"
+    for name, got in (("weights", weights), ("output", out)):
+        check(
+            hasattr(got, "isfinite") and torch.isfinite(got).all(),
+            f"the {name} are not finite when the {scores} (Q, K float32, d=4). exp(10000) overflows: subtract "
+            "each row's maximum score before exponentiating (softmax is unchanged by that shift).",
+        )
+    check_attention((out, weights), Q, K, V, mask, device=device, what=f"with {scores}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_inputs(sub, device, dtype):
+    """float16/bfloat16 in, the same dtype out; scores up to ~15 overflow a float16 exp."""
+    Q, K, V = (
+        randn(2, 6, 16, seed=50, dtype=dtype, scale=1.5),
+        randn(2, 9, 16, seed=51, dtype=dtype, scale=1.5),
+        randn(2, 9, 8, seed=52, dtype=dtype),
+    )
+    mask = bool_mask((6, 9), seed=53)
+    mask[:, 0] = True
+    got = sub.scaled_dot_product_attention(Q, K, V, mask)
+    check_attention(got, Q, K, V, mask, device=device, seed=50)
+
+
+@settings(
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    lq=st.integers(1, 6),
+    lk=st.integers(1, 6),
+    d=st.integers(1, 7),
+    dv=st.integers(1, 5),
+    batch=st.sampled_from([(), (3,), (2, 2)]),
+    mask_kind=st.sampled_from(["none", "full", "keys", "rows"]),
+    seed=st.integers(0, 10_000),
+)
+def test_random_shapes_and_masks(sub, lq, lk, d, dv, batch, mask_kind, seed):
+    Q, K, V = randn(*batch, lq, d, seed=seed), randn(*batch, lk, d, seed=seed + 1), randn(*batch, lk, dv, seed=seed + 2)
+    shape = {"none": None, "full": (*batch, lq, lk), "keys": (lk,), "rows": (lq, 1)}[mask_kind]
+    mask = None if shape is None else bool_mask(shape, seed=seed + 3, p=0.6)
+    got = sub.scaled_dot_product_attention(Q, K, V, mask)
+    check_attention(got, Q, K, V, mask, device="cpu", seed=seed)
+
+
+# ---------------------------------------------------------------- causality
+
+
+def test_future_keys_do_not_change_past_outputs(sub, device):
+    """With a lower-triangular mask, changing keys/values after position t leaves outputs ≤ t unchanged."""
+    L = 6
+    Q, K, V = randn(2, L, 4, seed=60), randn(2, L, 4, seed=61), randn(2, L, 3, seed=62)
+    mask = torch.ones(L, L, dtype=torch.bool).tril()
+    base, _ = sub.scaled_dot_product_attention(Q, K, V, mask)
+    for t in (0, 2, 4):
+        K2, V2 = K.clone(), V.clone()
+        K2[:, t + 1 :] = randn(2, L - t - 1, 4, seed=63 + t, scale=5.0)
+        V2[:, t + 1 :] = randn(2, L - t - 1, 3, seed=73 + t, scale=5.0)
+        changed, _ = sub.scaled_dot_product_attention(Q, K2, V2, mask)
+        check_close(
+            changed[:, : t + 1],
+            base[:, : t + 1],
+            what=f"the outputs at positions 0..{t}",
+            kind="reduction",
+            inputs=describe(Q=Q, K=K, V=V, mask=mask),
+            hint=f"changing keys and values after position {t} must not change them under a causal mask; "
+            "is the mask's polarity right (True = may attend)?",
+        )
+
+
+# ---------------------------------------------------------------- gradients
+
+
+GRAD_CASES = {
+    "no_mask": (None, (2, 5, 4), (2, 7, 4), (2, 7, 3)),
+    "bool_mask": ((5, 7), (2, 5, 4), (2, 7, 4), (2, 7, 3)),
+    "int_broadcast_mask": ((2, 1, 1, 6), (2, 2, 3, 5), (2, 2, 6, 5), (2, 2, 6, 2)),
+}
+
+
+@pytest.mark.parametrize("case", list(GRAD_CASES))
+def test_gradients_match_torch(sub, device, case):
+    """Gradients of ⟨g_out, output⟩ + ⟨g_w, weights⟩ w.r.t. Q, K, V, in float64."""
+    mask_shape, q_shape, k_shape, v_shape = GRAD_CASES[case]
+    f64 = torch.float64
+    Q, K, V = (
+        randn(*q_shape, seed=80, dtype=f64),
+        randn(*k_shape, seed=81, dtype=f64),
+        randn(*v_shape, seed=82, dtype=f64),
+    )
+    mask = None
+    if mask_shape is not None:
+        mask = bool_mask(mask_shape, seed=83)
+        mask[..., 0] = True
+        mask = mask.long() if "int" in case else mask
+    out_shape, w_shape = (*q_shape[:-1], v_shape[-1]), (*q_shape[:-1], k_shape[-2])
+    g_out, g_w = randn(*out_shape, seed=84, dtype=f64), randn(*w_shape, seed=85, dtype=f64)
+    result = sub.grad_call(sub.scaled_dot_product_attention, Q, K, V, mask, wrt=[0, 1, 2], grad_outputs=(g_out, g_w))
+
+    leaves = [t.clone().requires_grad_(True) for t in (Q, K, V)]
+    want_out, want_w = oracle(*leaves, mask)
+    torch.autograd.backward([want_out, want_w], [g_out, g_w])
+    inputs = describe(Q=Q, K=K, V=V, **({"mask": mask} if mask is not None else {}))
+    check_attention(result.output, Q, K, V, mask, device=device)
+    for index, name in enumerate("QKV"):
+        got = result.input_grads.get(index)
+        if got is None:
+            fail(f"no gradient reached {name}: is the computation detached from it (.detach(), .item(), numpy)?")
+        check_close(
+            got, leaves[index].grad, what=f"the gradient w.r.t. {name}", kind="grad", inputs=inputs, device=device
+        )
+
+
+# ---------------------------------------------------------------- hygiene and errors
+
+
+def test_inputs_not_modified(sub):
+    Q, K, V = randn(2, 4, 8, seed=90), randn(2, 5, 8, seed=91), randn(2, 5, 3, seed=92)
+    mask = bool_mask((4, 5), seed=93)
+    sub.scaled_dot_product_attention(Q, K, V, mask)
+    check_unchanged_inputs(sub, ["Q", "K", "V", "mask"])
+
+
+ERRORS = {
+    "d_mismatch": ((3, 4), (5, 6), (5, 2), None, "Q has d=4 but K has d=6"),
+    "length_mismatch": ((3, 4), (5, 4), (6, 2), None, "K has 5 keys but V has 6 values"),
+    "batched_length_mismatch": ((2, 3, 4), (2, 5, 4), (2, 4, 2), None, "K has 5 keys but V has 4 values"),
+    "mask_too_wide": ((3, 4), (5, 4), (5, 2), (3, 6), "the mask [3, 6] does not broadcast to [3, 5]"),
+    "mask_too_tall": ((2, 3, 4), (2, 5, 4), (2, 5, 2), (4, 5), "the mask [4, 5] does not broadcast to [2, 3, 5]"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_invalid_shapes_raise_value_error(sub, case):
+    q_shape, k_shape, v_shape, mask_shape, why = ERRORS[case]
+    Q, K, V = randn(*q_shape, seed=95), randn(*k_shape, seed=96), randn(*v_shape, seed=97)
+    mask = None if mask_shape is None else torch.ones(*mask_shape, dtype=torch.bool)
+    try:
+        sub.scaled_dot_product_attention(Q, K, V, mask)
+    except ValueError:
+        return
+    except RemoteException as exc:
+        fail(f"expected ValueError when {why}, but the call raised {type(exc).__name__}: {str(exc)[:200]}")
+    fail(f"expected ValueError when {why}, but the call returned normally")

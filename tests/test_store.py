@@ -1,0 +1,122 @@
+"""The progress store: migrations, concurrency, corruption, derived progress."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lmprep.store import ProgressStore, StoreError, migrations, move_aside
+from tests.conftest import ROOT, SUBMISSIONS, TOY_CHALLENGES
+
+
+def test_migrations_create_the_schema_once(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    assert {"attempts", "events", "_sqlite_migrations"} <= set(store.db.table_names())
+    assert [m.name for m in migrations.applied(store.db)] == ["m001_initial"]
+    store.close()
+    again = ProgressStore(tmp_path / "p.db")
+    assert [m.name for m in migrations.applied(again.db)] == ["m001_initial"]
+    assert migrations.pending(again.db) == []
+
+
+def test_wal_on_a_local_disk(tmp_path):
+    assert ProgressStore(tmp_path / "p.db").journal_mode == "wal"
+
+
+OPEN_STORE = "import sys; from lmprep.store import ProgressStore; ProgressStore(sys.argv[1]).add_event('x', 'start')"
+
+
+def test_concurrent_first_runs_do_not_race(tmp_path):
+    db = tmp_path / "race.db"
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_STORE, str(db)], stderr=subprocess.PIPE) for _ in range(8)]
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    store = ProgressStore(db)
+    assert len(migrations.applied(store.db)) == 1
+    assert len(store.events(kind="start")) == 8
+
+
+def test_corrupt_database_is_reported_never_replaced(tmp_path):
+    db = tmp_path / "lmprep.db"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError) as info:
+        ProgressStore(db)
+    assert str(info.value) == (
+        f"{db}: not a readable lmprep database (file is not a database); "
+        "run `lmprep where --move-aside` to keep it as a backup and start afresh"
+    )
+    assert db.read_bytes().startswith(b"this is not sqlite")
+    backup = move_aside(db)
+    assert backup.read_bytes().startswith(b"this is not sqlite") and not db.exists()
+    ProgressStore(db).add_event("x", "start")
+
+
+def test_progress_is_derived_and_reset_clears_it(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    store.add_event("a", "start")
+    store.add_event("a", "hint", "1")
+    assert store.current() == "a"
+    assert store.progress()["a"].status == "in progress" and store.progress()["a"].hints == 1
+    store.add_event("a", "reset")
+    state = store.progress()["a"]
+    assert (state.hints, state.started, state.status) == (0, False, "new")
+    store.add_event("b", "start")
+    store.add_event("b", "skip")
+    assert store.progress()["b"].status == "skipped" and store.current() is None
+
+
+def test_unknown_event_kind_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        ProgressStore(tmp_path / "p.db").add_event("a", "teleport")
+
+
+def _env(tmp_path):
+    return {
+        **os.environ,
+        "LMPREP_HOME": str(tmp_path / "home"),
+        "LMPREP_WORKSPACE": str(tmp_path / "ws"),
+        "LMPREP_CHALLENGES": str(TOY_CHALLENGES),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def test_eight_concurrent_submits_lose_no_attempt(tmp_path):
+    env = _env(tmp_path)
+    reference = TOY_CHALLENGES / "toy-sum" / "reference.py"
+    cmd = [sys.executable, "-m", "lmprep", "submit", str(reference), "-c", "toy-sum"]
+
+    def run(_):
+        return subprocess.run(cmd, env=env, capture_output=True, text=True)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(run, range(8)))
+    assert [r.returncode for r in results] == [0] * 8, [r.stderr for r in results]
+    store = ProgressStore(tmp_path / "home" / "lmprep.db")
+    attempts = store.attempts("toy-sum")
+    assert len(attempts) == 8
+    assert {a["status"] for a in attempts} == {"done"} and {a["verdict"] for a in attempts} == {"Accepted"}
+
+
+def test_killed_submit_leaves_a_readable_database_and_an_interrupted_attempt(tmp_path):
+    env = _env(tmp_path)
+    slow = SUBMISSIONS / "toy_loop_in_call.py"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lmprep", "submit", str(slow), "-c", "toy-sum"], env=env, start_new_session=True
+    )
+    db = tmp_path / "home" / "lmprep.db"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and ProgressStore(db).attempts():
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    (attempt,) = ProgressStore(db).attempts()
+    assert attempt["status"] == "interrupted" and attempt["code"] == slow.read_text()
