@@ -111,6 +111,9 @@ def pytest_runtest_setup(item: pytest.Item):
 
 def classify(exc: BaseException) -> tuple[Outcome, str]:
     """The outcome a test's exception stands for, and a message for the learner."""
+    group = getattr(exc, "exceptions", None)  # an exception group (Hypothesis with several bugs)
+    if isinstance(group, tuple) and group and isinstance(group[0], BaseException):
+        return classify(exc.exceptions[0])
     if isinstance(exc, proxy.SubmissionError):
         return Outcome(exc.outcome), str(exc) or _default_message(Outcome(exc.outcome))
     if isinstance(exc, proxy.RemoteException):
