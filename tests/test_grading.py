@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -127,3 +128,26 @@ def test_every_verdict_has_its_own_exit_code():
     codes = [EXIT_CODES[v] for v in Verdict]
     assert len(set(codes)) == len(codes) and EXIT_CODES[Verdict.ACCEPTED] == 0
     assert not {1, 2} & set(codes)
+
+
+def test_classify_maps_exceptions_to_outcomes():
+    import pytest as _pytest
+
+    from grader import proxy
+    from grader.plugin import classify
+
+    assert classify(AssertionError("row 3 sums to 0.93")) == (Outcome.WRONG_ANSWER, "row 3 sums to 0.93")
+    assert classify(AssertionError("assert 6 == 7")) == (Outcome.WRONG_ANSWER, "a hidden check failed")
+    assert classify(AssertionError("msg\nassert 6 == 7\n +  where 7 = f()"))[1] == "msg"
+    try:
+        with _pytest.raises(ValueError):
+            pass
+    except BaseException as exc:  # noqa: BLE001 - pytest's Failed
+        assert classify(exc) == (Outcome.WRONG_ANSWER, "expected the call to raise ValueError, but it returned normally")
+    if sys.version_info >= (3, 11):
+        group = ExceptionGroup("two bugs", [AssertionError("first"), ValueError("second")])  # noqa: F821
+        assert classify(group) == (Outcome.WRONG_ANSWER, "first")
+    assert classify(proxy.TimeLimitExceeded(""))[0] is Outcome.TIME_LIMIT
+    assert classify(KeyError("spec bug"))[0] is Outcome.ERROR
+    remote = proxy.remote_exception({"type": "ValueError", "builtin": True, "message": "bad k", "traceback": ""})
+    assert isinstance(remote, ValueError) and classify(remote) == (Outcome.RUNTIME_ERROR, "your code raised ValueError: bad k")
