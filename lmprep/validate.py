@@ -59,6 +59,9 @@ def _static_checks(path: Path, check: ChallengeCheck):
         bank.render_prompt(challenge)
     except LmprepError as exc:
         check.problems.append(str(exc))
+    for slug in challenge.prerequisites:
+        if not (path.parent / slug / "challenge.toml").is_file():
+            check.problems.append(f"{path / 'challenge.toml'}: prerequisites: no challenge {slug!r} beside it")
     if challenge.kind == "code":
         hints = [int(n) for n in HINT.findall((path / "hints.md").read_text(encoding="utf-8"))]
         if not hints or hints != list(range(1, len(hints) + 1)):

@@ -6,6 +6,8 @@ import pytest
 
 from grader.limits import descendants
 
+collect_ignore = ["data"]  # the toy challenges' specs run only inside the judge
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 TOY_CHALLENGES = DATA / "challenges"

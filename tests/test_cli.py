@@ -148,3 +148,15 @@ def test_readme_commands_exist():
     for name in used:
         assert name in cli.commands, f"README mentions `lmprep {name}`, which does not exist"
         assert run(name, "--help").exit_code == 0
+
+
+def test_validate_flags_an_unknown_prerequisite(tmp_path):
+    import shutil
+
+    folder = tmp_path / "toy-sum"
+    shutil.copytree(TOY, folder)
+    toml = folder / "challenge.toml"
+    toml.write_text(toml.read_text().replace("order = 1", 'order = 1\nprerequisites = ["nope"]'))
+    result = run("validate", str(folder), "--json")
+    (check,) = json.loads(result.output)
+    assert f"{toml}: prerequisites: no challenge 'nope' beside it" in check["problems"]
