@@ -392,6 +392,8 @@ class Session:
             )
         if kind == "exit":
             return WorkerFault(f"the submission raised {error.get('type')} ({error.get('message')}) to stop the worker")
+        if kind == "grader":
+            return GraderFault(f"the spec asked the worker for something impossible: {error.get('message')}")
         if kind == "unencodable":
             return WorkerFault(f"the submission returned something the grader cannot read: {error.get('message')}")
         return remote_exception(error)
@@ -501,9 +503,11 @@ class Submission(RemoteObject):
         return wire.GeneratorSeed(seed, self._device if self._device != "cpu" else "cpu")
 
     def grad_call(self, target: RemoteObject, *args: Any, wrt=(), grad_outputs=None, **kwargs: Any) -> GradResult:
-        """Call ``target`` with gradients on the inputs in ``wrt`` (indices or keyword
-        names), back-propagate ``grad_outputs`` (matching the output's tensors) and
-        return the output with input and parameter gradients."""
+        """Call ``target`` with gradients on the inputs in ``wrt`` (indices, keyword
+        names, or paths into nested arguments such as ``(2, 0)``), back-propagate
+        ``grad_outputs`` (matching the output's tensors, None to skip one) and return the
+        output with input gradients (keyed like ``wrt``) and parameter gradients (of the
+        target module and of any module passed as an argument)."""
         session = self._session
         session.check_generation(target)
         value = session.request(

@@ -27,6 +27,10 @@ SUBMISSION_MODULE = "submission"
 MEMORY_MARKERS = ("can't allocate memory", "out of memory", "not enough memory", "DefaultCPUAllocator")
 
 
+class GraderSideError(Exception):
+    """A request the grader itself got wrong (a spec bug): an Internal Error, not the learner's."""
+
+
 class Worker:
     def __init__(self, config: dict):
         self.config = config
@@ -88,6 +92,8 @@ class Worker:
                 reply = {"ok": True, "value": value, **extra}
             except forbidden.ForbiddenCall:
                 reply = {"ok": False, "error": {"kind": "forbidden"}}
+            except GraderSideError as exc:
+                reply = {"ok": False, "error": {"kind": "grader", "message": str(exc)}}
             except BaseException as exc:  # noqa: BLE001 - everything the learner raises is reported
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)) and op != "import":
                     kind = "exit"
@@ -169,7 +175,13 @@ class Worker:
 
     def op_grad(self, request: dict):
         """Call with gradients: inputs named in ``wrt`` become leaves, backward runs
-        with ``grad_outputs``; returns the output, input grads and parameter grads."""
+        with ``grad_outputs``; returns the output, input grads and parameter grads.
+
+        A ``wrt`` entry is an argument index, a keyword, or a path into nested arguments
+        (``(2, 0)``: the first tensor of the tuple passed third). Parameter gradients come
+        from the target module (or a bound method's module) and from every module passed
+        as an argument.
+        """
         import torch
 
         fn = self.target(request)
@@ -177,23 +189,33 @@ class Worker:
         kwargs = dict(self.place(request.get("kwargs", {}), request))
         leaves = {}
         for key in request.get("wrt", ()):
-            container = args if isinstance(key, int) else kwargs
-            leaf = container[key].detach().clone().requires_grad_(True)
-            container[key] = leaf
-            leaves[key] = leaf
-        module = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
-        params = dict(module.named_parameters()) if isinstance(module, torch.nn.Module) else {}
-        for p in params.values():
-            p.grad = None
+            path = list(key) if isinstance(key, (list, tuple)) else [key]
+            try:
+                if isinstance(path[0], int):
+                    args, leaf = _make_leaf(args, path)
+                else:
+                    kwargs, leaf = _make_leaf(kwargs, path)
+            except (IndexError, KeyError, TypeError, AttributeError) as exc:
+                raise GraderSideError(f"wrt entry {key!r} names no tensor argument ({exc})") from None
+            leaves[tuple(path) if len(path) > 1 else path[0]] = leaf
+        modules = [fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)]
+        modules += [v for v in [*args, *kwargs.values()] if isinstance(v, torch.nn.Module)]
+        params: dict[str, torch.nn.Parameter] = {}
+        seen: set[int] = set()
+        for index, module in enumerate(m for m in modules if isinstance(m, torch.nn.Module)):
+            for name, p in module.named_parameters():
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+                params[name if name not in params else f"module{index}.{name}"] = p
+                p.grad = None
         with torch.enable_grad():
             output = fn(*args, **kwargs)
         outs = [t for t in _flatten(output) if isinstance(t, torch.Tensor)]
         grads = _flatten(self.place(request.get("grad_outputs"), request))
-        pairs = [
-            (o, g) for o, g in zip(outs, grads) if g is not None and isinstance(o, torch.Tensor) and o.requires_grad
-        ]
         if len(outs) != len(grads):
-            raise ValueError(f"grad_outputs has {len(grads)} tensors for {len(outs)} outputs")
+            raise GraderSideError(f"grad_outputs has {len(grads)} tensors for {len(outs)} outputs")
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
         if pairs:
             torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
         return {
@@ -248,6 +270,20 @@ def _is_memory_error(exc: BaseException) -> bool:
     if type(exc).__name__ == "OutOfMemoryError":
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc) for m in MEMORY_MARKERS)
+
+
+def _make_leaf(container: Any, path: list) -> tuple[Any, Any]:
+    """``container`` with the tensor at ``path`` replaced by a fresh leaf that requires grad."""
+    head, rest = path[0], path[1:]
+    if rest:
+        inner, leaf = _make_leaf(container[head], rest)
+    else:
+        inner = leaf = container[head].detach().clone().requires_grad_(True)
+    if isinstance(container, tuple):
+        return (*container[:head], inner, *container[head + 1 :]), leaf
+    container = type(container)(container)  # list or dict: a copy, the caller's stays as it was
+    container[head] = inner
+    return container, leaf
 
 
 def _flatten(value: Any) -> list:

@@ -115,7 +115,7 @@ def test_validate_prints_table_and_fails_on_a_surviving_mutant(toy_bank, tmp_pat
     rows = result.output.splitlines()
     assert rows[0].split() == ["challenge", "reference", "stub", "mutants", "killed"]
     assert rows[1].split() == ["toy-sum", "Accepted", "0/8", "1/2", "FAIL"]
-    assert rows[2].split() == ["toy-tensor", "Accepted", "0/9", "2/2", "ok"]
+    assert rows[2].split() == ["toy-tensor", "Accepted", "0/10", "2/2", "ok"]
     assert "  - mutant not_a_bug: Accepted (the specs must reject it)" in result.output
     assert rows[-1] == "1/2 challenges valid"
 

@@ -105,6 +105,19 @@ def test_spec_bug_is_internal_error_never_the_learners(tmp_path):
     assert bug.outcome == "error" and "ZeroDivisionError" in bug.message
 
 
+def test_impossible_grad_request_is_internal_error(tmp_path):
+    broken = tmp_path / "toy-tensor"
+    shutil.copytree(TENSOR, broken)
+    (broken / "spec" / "test_bug.py").write_text(
+        "import torch\n\n\ndef test_bug(sub):\n"
+        "    sub.grad_call(sub.scale, torch.ones(2), 1.0, wrt=[5], grad_outputs=torch.ones(2))\n"
+    )
+    report = grade(broken, broken / "reference.py", device="cpu")
+    bug = [t for t in report.tests if t.id.endswith("test_bug")][0]
+    assert report.verdict == "Internal Error" and bug.outcome == "error"
+    assert "wrt entry 5 names no tensor argument" in bug.message
+
+
 def _result(outcome: Outcome) -> TestResult:
     return TestResult(id="t", name="t", outcome=outcome.value, points=0, max_points=1, duration_s=0)
 

@@ -16,3 +16,8 @@ class Scaler(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.factor
+
+
+def apply(module: torch.nn.Module, pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """module(pair[0]) + pair[1]."""
+    return module(pair[0]) + pair[1]

@@ -12,3 +12,8 @@ class Scaler(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+def apply(module: torch.nn.Module, pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """module(pair[0]) + pair[1]."""
+    raise NotImplementedError

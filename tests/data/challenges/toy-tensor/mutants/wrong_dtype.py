@@ -14,3 +14,8 @@ class Scaler(torch.nn.Module):
 
     def forward(self, x):
         return x * self.factor
+
+
+def apply(module: torch.nn.Module, pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """module(pair[0]) + pair[1]."""
+    return module(pair[0]) + pair[1]

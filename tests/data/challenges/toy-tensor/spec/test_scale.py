@@ -50,3 +50,14 @@ def test_fixture_model(sub):
 def test_errors(sub):
     with pytest.raises(ValueError):
         sub.scale(randn(2, seed=0), float("nan"))
+
+
+def test_nested_gradients_and_module_argument(sub):
+    """gradients reach tensors inside a tuple and the parameters of a module argument"""
+    m = sub.Scaler(2.0)
+    a, b = randn(3, seed=5, dtype=torch.float64), randn(3, seed=6, dtype=torch.float64)
+    ones = torch.ones(3, dtype=torch.float64)
+    result = sub.grad_call(sub.apply, m, (a, b), wrt=[(1, 0), (1, 1)], grad_outputs=ones)
+    check_grads(result, {(1, 0): torch.full((3,), 2.0, dtype=torch.float64), (1, 1): ones})
+    check_close(result.param_grads["factor"], a.sum().float(), kind="grad", what="grad of factor")
+
