@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sys
 
 import pytest
 
-from grader import fixtures
+from grader import fixtures, worker
 from grader.proxy import CallInfo, GradResult
-from grader.wire import GeneratorSeed, RemoteMeta
+from grader.wire import GeneratorSeed, RemoteMeta, summarise_figure
 
 CHALLENGE = os.environ["LMPREP_BENCH_CHALLENGE"]
 
@@ -31,13 +32,16 @@ REFERENCE = _module()
 
 
 def _mark(value):
+    """What the wire would hand the spec: remote metadata on tensors, figures summarised."""
     import torch
 
+    figure = sys.modules.get("matplotlib.figure")
+    if figure is not None and isinstance(value, figure.Figure):
+        return summarise_figure(value)
     if isinstance(value, torch.Tensor):
         value._lmprep_remote = RemoteMeta(str(value.device), value.requires_grad, value.grad_fn is not None)
     elif isinstance(value, (list, tuple)):
-        for v in value:
-            _mark(v)
+        return type(value)(_mark(v) for v in value)
     return value
 
 
@@ -80,21 +84,8 @@ class Local:
         return GeneratorSeed(seed, self.device)
 
     def grad_call(self, target, *args, wrt=(), grad_outputs=None, **kwargs):
-        import torch
-
-        fn = getattr(target, "__wrapped__", target)
-        args = list(args)
-        for i in wrt:
-            args[i] = args[i].detach().clone().requires_grad_(True)
-        params = dict(fn.named_parameters()) if isinstance(fn, torch.nn.Module) else {}
-        for p in params.values():
-            p.grad = None
-        out = fn(*args, **kwargs)
-        outs = [o for o in (out if isinstance(out, (tuple, list)) else [out]) if isinstance(o, torch.Tensor)]
-        grads = grad_outputs if isinstance(grad_outputs, (tuple, list)) else [grad_outputs]
-        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
-        torch.autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
-        return GradResult(_mark(out), {i: args[i].grad for i in wrt}, {n: p.grad for n, p in params.items()})
+        result = worker.grad_call(getattr(target, "__wrapped__", target), args, kwargs, wrt, grad_outputs)
+        return GradResult(_mark(result["output"]), result["input_grads"], result["param_grads"])
 
 
 def pytest_generate_tests(metafunc):

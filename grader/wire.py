@@ -189,11 +189,11 @@ class _Encoder:
         return meta
 
     def ndarray(self, value: Any, np: Any) -> dict:
-        data = np.ascontiguousarray(value)
+        data = np.ascontiguousarray(value)  # note: makes a 0-d array 1-d; the shape below is value's
         return {
             "$t": "ndarray",
             "dtype": data.dtype.str,
-            "shape": list(data.shape),
+            "shape": list(value.shape),
             "buf": self.buffer(data.tobytes()),
         }
 

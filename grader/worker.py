@@ -174,55 +174,14 @@ class Worker:
         return value, extra
 
     def op_grad(self, request: dict):
-        """Call with gradients: inputs named in ``wrt`` become leaves, backward runs
-        with ``grad_outputs``; returns the output, input grads and parameter grads.
-
-        A ``wrt`` entry is an argument index, a keyword, or a path into nested arguments
-        (``(2, 0)``: the first tensor of the tuple passed third). Parameter gradients come
-        from the target module (or a bound method's module) and from every module passed
-        as an argument.
-        """
-        import torch
-
-        fn = self.target(request)
-        args = list(self.place(request.get("args", ()), request))
-        kwargs = dict(self.place(request.get("kwargs", {}), request))
-        leaves = {}
-        for key in request.get("wrt", ()):
-            path = list(key) if isinstance(key, (list, tuple)) else [key]
-            try:
-                if isinstance(path[0], int):
-                    args, leaf = _make_leaf(args, path)
-                else:
-                    kwargs, leaf = _make_leaf(kwargs, path)
-            except (IndexError, KeyError, TypeError, AttributeError) as exc:
-                raise GraderSideError(f"wrt entry {key!r} names no tensor argument ({exc})") from None
-            leaves[tuple(path) if len(path) > 1 else path[0]] = leaf
-        modules = [fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)]
-        modules += [v for v in [*args, *kwargs.values()] if isinstance(v, torch.nn.Module)]
-        params: dict[str, torch.nn.Parameter] = {}
-        seen: set[int] = set()
-        for index, module in enumerate(m for m in modules if isinstance(m, torch.nn.Module)):
-            for name, p in module.named_parameters():
-                if id(p) in seen:
-                    continue
-                seen.add(id(p))
-                params[name if name not in params else f"module{index}.{name}"] = p
-                p.grad = None
-        with torch.enable_grad():
-            output = fn(*args, **kwargs)
-        outs = [t for t in _flatten(output) if isinstance(t, torch.Tensor)]
-        grads = _flatten(self.place(request.get("grad_outputs"), request))
-        if len(outs) != len(grads):
-            raise GraderSideError(f"grad_outputs has {len(grads)} tensors for {len(outs)} outputs")
-        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
-        if pairs:
-            torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
-        return {
-            "output": _map_tensors(output, lambda t: t.detach()),
-            "input_grads": {k: leaf.grad for k, leaf in leaves.items()},
-            "param_grads": {name: p.grad for name, p in params.items()},
-        }, {}
+        """Call with gradients (see `grad_call`)."""
+        return grad_call(
+            self.target(request),
+            self.place(request.get("args", ()), request),
+            self.place(request.get("kwargs", {}), request),
+            request.get("wrt", ()),
+            self.place(request.get("grad_outputs"), request),
+        ), {}
 
     def op_fixture(self, request: dict):
         from grader import fixtures
@@ -270,6 +229,56 @@ def _is_memory_error(exc: BaseException) -> bool:
     if type(exc).__name__ == "OutOfMemoryError":
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc) for m in MEMORY_MARKERS)
+
+
+def grad_call(fn, args, kwargs, wrt, grad_outputs) -> dict:
+    """Call ``fn`` with gradients: inputs named in ``wrt`` become leaves, backward runs
+    with ``grad_outputs``; returns the output, input grads and parameter grads.
+
+    A ``wrt`` entry is an argument index, a keyword, or a path into nested arguments
+    (``(2, 0)``: the first tensor of the tuple passed third). Parameter gradients come
+    from the target module (or a bound method's module) and from every module passed
+    as an argument.
+    """
+    import torch
+
+    args, kwargs = list(args), dict(kwargs)
+    leaves = {}
+    for key in wrt:
+        path = list(key) if isinstance(key, (list, tuple)) else [key]
+        try:
+            if isinstance(path[0], int):
+                args, leaf = _make_leaf(args, path)
+            else:
+                kwargs, leaf = _make_leaf(kwargs, path)
+        except (IndexError, KeyError, TypeError, AttributeError) as exc:
+            raise GraderSideError(f"wrt entry {key!r} names no tensor argument ({exc})") from None
+        leaves[tuple(path) if len(path) > 1 else path[0]] = leaf
+    modules = [fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)]
+    modules += [v for v in [*args, *kwargs.values()] if isinstance(v, torch.nn.Module)]
+    params: dict[str, torch.nn.Parameter] = {}
+    seen: set[int] = set()
+    for index, module in enumerate(m for m in modules if isinstance(m, torch.nn.Module)):
+        for name, p in module.named_parameters():
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            params[name if name not in params else f"module{index}.{name}"] = p
+            p.grad = None
+    with torch.enable_grad():
+        output = fn(*args, **kwargs)
+    outs = [t for t in _flatten(output) if isinstance(t, torch.Tensor)]
+    grads = _flatten(grad_outputs)
+    if len(outs) != len(grads):
+        raise GraderSideError(f"grad_outputs has {len(grads)} tensors for {len(outs)} outputs")
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
+    if pairs:
+        torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+    return {
+        "output": _map_tensors(output, lambda t: t.detach()),
+        "input_grads": {k: leaf.grad for k, leaf in leaves.items()},
+        "param_grads": {name: p.grad for name, p in params.items()},
+    }
 
 
 def _make_leaf(container: Any, path: list) -> tuple[Any, Any]:

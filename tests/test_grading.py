@@ -156,11 +156,17 @@ def test_classify_maps_exceptions_to_outcomes():
         with _pytest.raises(ValueError):
             pass
     except BaseException as exc:  # noqa: BLE001 - pytest's Failed
-        assert classify(exc) == (Outcome.WRONG_ANSWER, "expected the call to raise ValueError, but it returned normally")
+        assert classify(exc) == (
+            Outcome.WRONG_ANSWER,
+            "expected the call to raise ValueError, but it returned normally",
+        )
     if sys.version_info >= (3, 11):
         group = ExceptionGroup("two bugs", [AssertionError("first"), ValueError("second")])  # noqa: F821
         assert classify(group) == (Outcome.WRONG_ANSWER, "first")
     assert classify(proxy.TimeLimitExceeded(""))[0] is Outcome.TIME_LIMIT
     assert classify(KeyError("spec bug"))[0] is Outcome.ERROR
     remote = proxy.remote_exception({"type": "ValueError", "builtin": True, "message": "bad k", "traceback": ""})
-    assert isinstance(remote, ValueError) and classify(remote) == (Outcome.RUNTIME_ERROR, "your code raised ValueError: bad k")
+    assert isinstance(remote, ValueError) and classify(remote) == (
+        Outcome.RUNTIME_ERROR,
+        "your code raised ValueError: bad k",
+    )

@@ -63,6 +63,7 @@ def test_python_and_numpy_values_round_trip():
         3: "int key",
         ("a", 1): "tuple key",
         "array": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "0-d": np.array(1.5),
         "scalar": np.float64(2.5),
         "i8": np.int8(-3),
         "dtype": torch.bfloat16,
@@ -76,6 +77,7 @@ def test_python_and_numpy_values_round_trip():
     assert np.array_equal(back["array"], value["array"]) and back["array"].dtype == np.float32
     assert back["scalar"] == 2.5 and type(back["scalar"]) is np.float64 and type(back["i8"]) is np.int8
     assert back["dtype"] is torch.bfloat16 and back["size"] == (2, 3)
+    assert back["0-d"].shape == () and back["0-d"] == 1.5
     assert back["text"] == value["text"] and back["bytes"] == value["bytes"]
 
 

@@ -60,4 +60,3 @@ def test_nested_gradients_and_module_argument(sub):
     result = sub.grad_call(sub.apply, m, (a, b), wrt=[(1, 0), (1, 1)], grad_outputs=ones)
     check_grads(result, {(1, 0): torch.full((3,), 2.0, dtype=torch.float64), (1, 1): ones})
     check_close(result.param_grads["factor"], a.sum().float(), kind="grad", what="grad of factor")
-

@@ -1,0 +1,423 @@
+"""Specs for NGramLM: hand-computed probabilities on Jurafsky and Martin's "I am Sam" corpus
+(unigram, bigram, trigram), add-k for k = 0, 1 and 0.5, context handling, sums over V,
+perplexity, an independent oracle on random corpora, and the ValueError cases."""
+
+import math
+from collections import Counter, defaultdict
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from grader.spec import RemoteObject, check, check_unchanged_inputs, fail, public
+
+SAM = [
+    ["I", "am", "Sam"],
+    ["Sam", "I", "am"],
+    ["I", "do", "not", "like", "green", "eggs", "and", "ham"],
+]  # 14 words + 3 "</s>" = 17 tokens; V = 10 words + "</s>" = 11 types
+RTOL, ATOL = 1e-9, 1e-12
+
+
+# ---------------------------------------------------------------- an independent oracle
+
+
+class Oracle:
+    """A straightforward add-k n-gram model, with switches that reproduce typical mistakes."""
+
+    def __init__(self, corpus, n, k=0.0, *, bos_in_vocab=False, eos=True, first_tokens=False, k_top_only=False):
+        self.n, self.k = n, k
+        self.first_tokens, self.k_top_only = first_tokens, k_top_only
+        self.eos = eos
+        self.table = defaultdict(Counter)  # context -> Counter of next tokens
+        vocab = set()
+        for sentence in corpus:
+            vocab.update(sentence)
+            for context, word in self.events(sentence):
+                self.table[context][word] += 1
+        self.vocab = vocab | ({"</s>"} if eos else set()) | ({"<s>"} if bos_in_vocab else set())
+
+    def events(self, sentence):
+        tokens = ["<s>"] * (self.n - 1) + list(sentence) + (["</s>"] if self.eos else [])
+        return [(tuple(tokens[i - self.n + 1 : i]), tokens[i]) for i in range(self.n - 1, len(tokens))]
+
+    def context(self, context):
+        context = tuple(context)
+        if self.n == 1:
+            return ()
+        if self.first_tokens and len(context) >= self.n - 1:
+            return context[: self.n - 1]
+        padded = ("<s>",) * (self.n - 1) + context
+        return padded[len(padded) - (self.n - 1) :]
+
+    def prob(self, word, context):
+        following = self.table.get(self.context(context), Counter())
+        total = sum(following.values())
+        denominator = total + (0 if self.k_top_only else self.k * len(self.vocab))
+        if denominator == 0:
+            return 0.0
+        return (following[word] + self.k) / denominator
+
+    def perplexity(self, sentences):
+        logs = []
+        for sentence in sentences:
+            for context, word in self.events(sentence):
+                p = self.prob(word, context)
+                if p == 0:
+                    return math.inf
+                logs.append(math.log(p))
+        return math.exp(-sum(logs) / len(logs)) if logs else math.nan
+
+
+MISTAKES = [
+    ({"bos_in_vocab": True}, 'is "<s>" counted in V? V holds the training words and "</s>", never "<s>".'),
+    ({"eos": False}, 'is "</s>" missing? Every sentence ends with one "</s>", which is counted and is in V.'),
+    ({"first_tokens": True}, "only the LAST n-1 tokens of a longer context count, not the first ones."),
+    ({"k_top_only": True}, "is k added only to the numerator? The denominator needs + k·|V| too."),
+]
+
+
+def diagnose(got, expected, corpus, n, k, method, *args):
+    """A hint naming the typical mistake whose value the submission's matches, or ''."""
+    for flags, hint in MISTAKES:
+        wrong = getattr(Oracle(corpus, n, k, **flags), method)(*args)
+        if _close(wrong, expected):
+            continue
+        if _close(got, wrong):
+            return hint
+    return ""
+
+
+def _close(a, b):
+    if math.isinf(a) or math.isinf(b) or math.isnan(a) or math.isnan(b):
+        return a == b
+    return abs(a - b) <= ATOL + RTOL * abs(b)
+
+
+def as_number(got, what):
+    """``got`` as a float, failing unless it is a real number (int or float)."""
+    __tracebackhide__ = True
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        kind = f"an object of type {got._type}" if isinstance(got, RemoteObject) else f"a {type(got).__name__}"
+        fail(f"{what} should return a float, but it returned {kind}.")
+    return float(got)
+
+
+def model(sub, corpus, n, k=0.0):
+    """A fitted submission model (a handle to the object in the worker)."""
+    lm = sub.NGramLM(n, k=k)
+    lm.fit(corpus)
+    return lm
+
+
+def check_prob(lm, word, context, corpus, n, k, expected=None, hint=""):
+    """Check lm.prob(word, context) against ``expected`` (default: the oracle)."""
+    __tracebackhide__ = True
+    what = f"NGramLM({n}, k={k:g}).prob({word!r}, {tuple(context)!r})"
+    want = Oracle(corpus, n, k).prob(word, context) if expected is None else expected
+    got = as_number(lm.prob(word, tuple(context)), what)
+    if not _close(got, want):
+        hint = diagnose(got, want, corpus, n, k, "prob", word, context) or hint
+        fail(f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}")
+
+
+def check_perplexity(lm, sentences, corpus, n, k, expected=None, hint=""):
+    __tracebackhide__ = True
+    what = f"NGramLM({n}, k={k:g}).perplexity({_short(sentences)})"
+    want = Oracle(corpus, n, k).perplexity(sentences) if expected is None else expected
+    got = as_number(lm.perplexity(sentences), what)
+    if not _close(got, want):
+        hint = diagnose(got, want, corpus, n, k, "perplexity", sentences) or hint
+        fail(f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}")
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _corpus_text(corpus):
+    if corpus is SAM:
+        return 'Trained on ["I am Sam", "Sam I am", "I do not like green eggs and ham"] (split on spaces).'
+    return f"Trained on {_short(corpus)}."
+
+
+def expect_value_error(what, fn, *args, **kwargs):
+    __tracebackhide__ = True
+    try:
+        got = fn(*args, **kwargs)
+    except ValueError:
+        return
+    fail(f"{what} should raise ValueError, but it returned {got!r}.")
+
+
+# ---------------------------------------------------------------- hand-computed probabilities
+
+
+@public
+def test_bigram_hand_computed(sub):
+    """Bigram MLE on "I am Sam": P(I|<s>) = 2/3, P(am|I) = 2/3, P(Sam|am) = 1/2, P(</s>|Sam) = 1/2, P(do|I) = 1/3"""
+    lm = model(sub, SAM, 2)
+    for word, context, value in [
+        ("I", ("<s>",), 2 / 3),
+        ("Sam", ("<s>",), 1 / 3),
+        ("am", ("I",), 2 / 3),
+        ("do", ("I",), 1 / 3),
+        ("Sam", ("am",), 1 / 2),
+        ("</s>", ("am",), 1 / 2),
+        ("</s>", ("Sam",), 1 / 2),
+        ("ham", ("I",), 0.0),
+    ]:
+        check_prob(lm, word, context, SAM, 2, 0.0, value)
+
+
+@public
+def test_fit_returns_the_model(sub):
+    """fit returns the model itself, so NGramLM(2).fit(corpus).prob(...) works"""
+    lm = sub.NGramLM(2)
+    got = lm.fit(SAM)
+    check(
+        isinstance(got, RemoteObject) and got._hid == lm._hid,
+        f"fit should return the model itself (self), but it returned {got!r}.",
+    )
+    check_prob(got, "am", ("I",), SAM, 2, 0.0, 2 / 3)
+
+
+@public
+def test_perplexity_hand_computed(sub):
+    """Bigram perplexity of "I am Sam": probabilities 2/3, 2/3, 1/2, 1/2 (with </s>), so (1/9)^(-1/4) = √3"""
+    lm = model(sub, SAM, 2)
+    check_perplexity(lm, [["I", "am", "Sam"]], SAM, 2, 0.0, math.sqrt(3))
+
+
+def test_unigram_hand_computed(sub):
+    """n = 1: P(w) = c(w) / 17 over the 14 words and 3 "</s>"; the context is ignored"""
+    lm = model(sub, SAM, 1)
+    for word, value in [("I", 3 / 17), ("</s>", 3 / 17), ("am", 2 / 17), ("ham", 1 / 17), ("<s>", 0.0)]:
+        check_prob(lm, word, (), SAM, 1, 0.0, value)
+    check_prob(
+        lm,
+        "Sam",
+        ("I", "am"),
+        SAM,
+        1,
+        0.0,
+        2 / 17,
+        hint="a unigram model has no context (n - 1 = 0 tokens): note that context[-0:] is the whole tuple.",
+    )
+
+
+def test_trigram_hand_computed(sub):
+    """n = 3: P(I|<s> <s>) = 2/3, P(am|<s> I) = 1/2, P(Sam|I am) = 1/2, P(</s>|I am) = 1/2, P(not|I do) = 1"""
+    lm = model(sub, SAM, 3)
+    for word, context, value in [
+        ("I", ("<s>", "<s>"), 2 / 3),
+        ("am", ("<s>", "I"), 1 / 2),
+        ("do", ("<s>", "I"), 1 / 2),
+        ("Sam", ("I", "am"), 1 / 2),
+        ("</s>", ("I", "am"), 1 / 2),
+        ("not", ("I", "do"), 1.0),
+        ("am", ("Sam", "I"), 1.0),
+    ]:
+        check_prob(lm, word, context, SAM, 3, 0.0, value)
+
+
+def test_add_one_smoothing(sub):
+    """k = 1 (Laplace): P(am|I) = 3/14, P(Sam|<s>) = 2/14, P(</s>|ham) = 2/12, P(ham|I) = 1/14 (|V| = 11)"""
+    lm = model(sub, SAM, 2, 1.0)
+    for word, context, value in [
+        ("am", ("I",), 3 / 14),
+        ("Sam", ("<s>",), 2 / 14),
+        ("</s>", ("ham",), 2 / 12),
+        ("ham", ("I",), 1 / 14),
+    ]:
+        check_prob(lm, word, context, SAM, 2, 1.0, value)
+
+
+def test_add_half_smoothing(sub):
+    """k = 0.5: bigram P(am|I) = 2.5 / 8.5, unigram P(I) = 3.5 / 22.5"""
+    check_prob(model(sub, SAM, 2, 0.5), "am", ("I",), SAM, 2, 0.5, 2.5 / 8.5)
+    check_prob(model(sub, SAM, 1, 0.5), "I", (), SAM, 1, 0.5, 3.5 / 22.5)
+
+
+# ---------------------------------------------------------------- contexts
+
+
+def test_unseen_context_with_k_zero_gives_zero(sub):
+    """With k = 0 a context never seen in training gives 0.0 (no division by zero)"""
+    hint = "c(ctx) = 0 and k = 0 make the formula 0/0: return 0.0 for such a context."
+    lm = model(sub, SAM, 2)
+    for context in [("zebra",), ("</s>",)]:
+        check_prob(lm, "am", context, SAM, 2, 0.0, 0.0, hint=hint)
+    check_prob(model(sub, SAM, 3), "I", ("am", "I"), SAM, 3, 0.0, 0.0, hint=hint)
+
+
+@pytest.mark.parametrize("k", [1.0, 0.5])
+def test_unseen_context_with_k_is_uniform(sub, k):
+    """With k > 0 an unseen context gives k / (k·|V|) = 1/11 to every word of V"""
+    lm = model(sub, SAM, 2, k)
+    for word in ("I", "ham", "</s>"):
+        check_prob(lm, word, ("zebra",), SAM, 2, k, 1 / 11)
+
+
+def test_longer_context_uses_its_last_tokens(sub):
+    """Only the last n−1 context tokens count: trigram P(Sam | Sam I am) = P(Sam | I am) = 1/2"""
+    check_prob(model(sub, SAM, 3), "Sam", ("Sam", "I", "am"), SAM, 3, 0.0, 1 / 2)
+    check_prob(model(sub, SAM, 2), "am", ("Sam", "I"), SAM, 2, 0.0, 2 / 3)
+
+
+def test_shorter_context_is_left_padded(sub):
+    """A short context is left-padded with <s>: trigram P(am | (I,)) = P(am | <s> I) = 1/2, P(I | ()) = 2/3"""
+    hint = 'pad a short context on the LEFT with "<s>": it is the start of a sentence.'
+    lm = model(sub, SAM, 3)
+    check_prob(lm, "am", ("I",), SAM, 3, 0.0, 1 / 2, hint=hint)
+    check_prob(lm, "I", (), SAM, 3, 0.0, 2 / 3, hint=hint)
+    check_prob(model(sub, SAM, 2), "Sam", (), SAM, 2, 0.0, 1 / 3, hint=hint)
+
+
+def test_out_of_vocabulary_word(sub):
+    """A word never seen in training has count 0: 0.0 with k = 0, k / (c(ctx) + k·|V|) with k > 0"""
+    check_prob(model(sub, SAM, 2), "zebra", ("I",), SAM, 2, 0.0, 0.0)
+    check_prob(model(sub, SAM, 2, 1.0), "zebra", ("I",), SAM, 2, 1.0, 1 / 14)
+
+
+VOCAB = ["I", "am", "Sam", "do", "not", "like", "green", "eggs", "and", "ham", "</s>"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("k", [0.0, 0.5, 1.0])
+def test_probabilities_over_v_sum_to_one(sub, n, k):
+    """For every context seen in training (and unseen ones when k > 0), Σ over V of P(w | ctx) = 1"""
+    lm = model(sub, SAM, n, k)
+    contexts = sorted({context for sentence in SAM for context, _ in Oracle(SAM, n).events(sentence)})
+    if k > 0:
+        contexts.append(("zebra",) * max(n - 1, 1))
+    for context in contexts:
+        total = sum(as_number(lm.prob(w, context), "prob") for w in VOCAB)
+        if abs(total - 1) > 1e-9:
+            want = Oracle(SAM, n, k)
+            bad = [w for w in VOCAB if not _close(lm.prob(w, context), want.prob(w, context))][:1] or VOCAB[:1]
+            hint = diagnose(lm.prob(bad[0], context), want.prob(bad[0], context), SAM, n, k, "prob", bad[0], context)
+            fail(
+                f"NGramLM({n}, k={k:g}): the probabilities over V for context {context!r} sum to {total!r}, not 1. "
+                f'{_corpus_text(SAM)} V is the 10 training words and "</s>". {hint}'
+            )
+
+
+# ---------------------------------------------------------------- perplexity
+
+
+def test_perplexity_averages_over_every_token(sub):
+    """Several sentences of different lengths: the mean is over all words and "</s>" together"""
+    lm = model(sub, SAM, 2)
+    test = [["I", "am", "Sam"], ["Sam", "I", "am"], ["I", "do", "not", "like", "green", "eggs", "and", "ham"]]
+    # products 1/9 (4 tokens), 1/18 (4 tokens) and 2/9 (9 tokens): 17 tokens in all
+    expected = (1 / 9 * 1 / 18 * 2 / 9) ** (-1 / 17)
+    check_perplexity(
+        lm,
+        test,
+        SAM,
+        2,
+        0.0,
+        expected,
+        hint="average the log-probabilities over every token of every sentence (each sentence's words and its "
+        '"</s>"), not per sentence.',
+    )
+
+
+def test_perplexity_counts_the_end_token(sub):
+    """The "</s>" of each sentence is scored: a unigram model's perplexity of one empty sentence is 17/3"""
+    check_perplexity(model(sub, SAM, 1), [[]], SAM, 1, 0.0, 17 / 3)
+
+
+def test_perplexity_with_add_one(sub):
+    """k = 1: "I am Sam" scores 3/14, 3/14, 2/13, 2/13, so perplexity (36 / 33124)^(-1/4)"""
+    check_perplexity(model(sub, SAM, 2, 1.0), [["I", "am", "Sam"]], SAM, 2, 1.0, (36 / 33124) ** (-1 / 4))
+
+
+def test_perplexity_is_inf_when_a_probability_is_zero(sub):
+    """An unseen bigram ("I like") or word with k = 0 makes the perplexity inf (math.log(0) raises: avoid it)"""
+    hint = "a probability of 0 makes the perplexity inf; note that math.log(0) raises ValueError."
+    lm = model(sub, SAM, 2)
+    check_perplexity(lm, [["I", "am", "Sam"], ["I", "like", "Sam"]], SAM, 2, 0.0, math.inf, hint=hint)
+    check_perplexity(model(sub, SAM, 1), [["I", "zebra"]], SAM, 1, 0.0, math.inf, hint=hint)
+
+
+def test_trigram_perplexity_matches_oracle(sub):
+    """Trigram perplexity with k = 0.5 on held-out sentences"""
+    test = [["Sam", "I", "am"], ["I", "like", "green", "ham"], []]
+    check_perplexity(model(sub, SAM, 3, 0.5), test, SAM, 3, 0.5)
+
+
+# ---------------------------------------------------------------- the model object
+
+
+def test_fit_replaces_earlier_counts(sub):
+    """Fitting again starts from scratch: the model then equals one fitted on the new corpus only"""
+    other = [["a", "b"], ["b", "a", "b"]]
+    lm = model(sub, SAM, 2, 1.0)
+    lm.fit(other)
+    for word, context in [("b", ("a",)), ("a", ("<s>",)), ("</s>", ("b",)), ("am", ("I",))]:
+        check_prob(lm, word, context, other, 2, 1.0, hint="fit should replace the counts of an earlier fit.")
+
+
+def test_fit_leaves_the_sentences_unchanged(sub):
+    """fit and perplexity do not modify the sentences they are given (pad copies, not the input)"""
+    corpus = [list(s) for s in SAM]
+    lm = sub.NGramLM(3, k=0.5)
+    lm.fit(corpus)
+    check_unchanged_inputs(sub, ["sentences"])
+    lm.perplexity(corpus)
+    check_unchanged_inputs(sub, ["sentences"])
+
+
+@pytest.mark.parametrize("args", [(0,), (-1,), (2, -0.5)], ids=["n=0", "n=-1", "k=-0.5"])
+def test_invalid_construction_raises(sub, args):
+    """n < 1 or k < 0 raise ValueError when the model is built"""
+    expect_value_error(f"NGramLM{args}", sub.NGramLM, *args)
+
+
+def test_empty_sentence_lists_raise(sub):
+    """fit([]) and perplexity([]) raise ValueError"""
+    expect_value_error("NGramLM(2).fit([])", sub.NGramLM(2).fit, [])
+    expect_value_error("perplexity([])", model(sub, SAM, 2).perplexity, [])
+
+
+# ---------------------------------------------------------------- random corpora against the oracle
+
+
+@st.composite
+def corpus_case(draw):
+    words = st.sampled_from(["a", "b", "c", "d", "e"])
+    corpus = draw(st.lists(st.lists(words, max_size=6), min_size=1, max_size=5))
+    test = draw(st.lists(st.lists(st.one_of(words, st.just("z")), max_size=5), min_size=1, max_size=3))
+    n = draw(st.integers(1, 3))
+    k = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
+    return corpus, test, n, k
+
+
+@settings(
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    report_multiple_bugs=False,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: it would eat the time limit
+)
+@given(case=corpus_case())
+def test_random_corpora_match_the_oracle(sub, case):
+    """Random corpora, n = 1..3, k ∈ {0, 0.5, 1, 2}: probabilities, their sums over V, and perplexity"""
+    corpus, test, n, k = case
+    lm = model(sub, corpus, n, k)
+    oracle = Oracle(corpus, n, k)
+    vocab = sorted(oracle.vocab)
+    contexts = sorted({c for s in corpus for c, _ in oracle.events(s)})[:4]
+    contexts += [("z",) * (n - 1), ("c", "a", "b", "a")]  # unseen (for n > 1) and longer than n - 1
+    for context in contexts:
+        for word in [*vocab, "z"]:
+            check_prob(lm, word, context, corpus, n, k)
+    for context in contexts[:4]:
+        total = sum(as_number(lm.prob(w, context), "prob") for w in vocab)
+        check(abs(total - 1) <= 1e-9, f"the probabilities over V for context {context!r} sum to {total!r}, not 1.")
+    check_perplexity(lm, test, corpus, n, k)
