@@ -161,14 +161,14 @@ def list_(topic: str | None, difficulty: str | None, status: str | None, as_json
         click.echo(render.template("list.txt.j2", rows=rows), nl=False)
 
 
-def print_report(report, as_json: bool) -> None:
+def print_report(report, as_json: bool, verbose: bool = False) -> None:
     from grader import Verdict
     from lmprep import render
 
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(render.report_text(report), nl=False)
+        click.echo(render.report_text(report, verbose), nl=False)
     click.get_current_context().exit(Verdict(report.verdict).exit_code)
 
 
@@ -181,7 +181,8 @@ CHALLENGE = click.option("--challenge", "-c", "slug", help="The challenge PATH a
 @CHALLENGE
 @DEVICE
 @click.option("--json", "as_json", is_flag=True, help="Print the full Report as JSON.")
-def submit(path: Path | None, slug: str | None, device: str, as_json: bool) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="List every test, not only those that failed.")
+def submit(path: Path | None, slug: str | None, device: str, as_json: bool, verbose: bool) -> None:
     """Grade your file with the hidden specs, record the attempt, print the verdict.
 
     PATH defaults to the current challenge's file in your workspace.
@@ -192,7 +193,7 @@ def submit(path: Path | None, slug: str | None, device: str, as_json: bool) -> N
 
     with render.grading_status():
         report, _ = learner().submit(path, slug, device)
-    print_report(report, as_json)
+    print_report(report, as_json, verbose)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -200,7 +201,8 @@ def submit(path: Path | None, slug: str | None, device: str, as_json: bool) -> N
 @CHALLENGE
 @DEVICE
 @click.option("--json", "as_json", is_flag=True, help="Print the Report as JSON.")
-def test(path: Path | None, slug: str | None, device: str, as_json: bool) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="List every test, not only those that failed.")
+def test(path: Path | None, slug: str | None, device: str, as_json: bool, verbose: bool) -> None:
     """Run only the public examples on your file (not recorded).
 
     Example: lmprep test
@@ -209,7 +211,7 @@ def test(path: Path | None, slug: str | None, device: str, as_json: bool) -> Non
 
     with render.grading_status("Running the examples"):
         report = learner().test(path, slug, device)
-    print_report(report, as_json)
+    print_report(report, as_json, verbose)
 
 
 @cli.command()

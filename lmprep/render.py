@@ -40,9 +40,18 @@ def _env():
     return env
 
 
-def report_text(report: Report) -> str:
+def report_text(report: Report, verbose: bool = False) -> str:
+    """The verdict, the tests that failed (every test with ``verbose``), the first failure."""
     return (
-        _env().get_template("report.txt.j2").render(report=report, verdict=report.verdict, failure=report.first_failure)
+        _env()
+        .get_template("report.txt.j2")
+        .render(
+            report=report,
+            verdict=report.verdict,
+            failure=report.first_failure,
+            verbose=verbose,
+            limit=1000 if verbose else 12,
+        )
     )
 
 
@@ -62,7 +71,12 @@ def markdown(text: str) -> None:
     tty = sys.stdout.isatty()
     width = min(shutil.get_terminal_size((80, 24)).columns, 100) if tty else 80
     console = Console(file=sys.stdout, width=width, force_terminal=tty, no_color=not tty, highlight=False)
-    console.print(Markdown(text))
+    if tty:
+        console.print(Markdown(text))
+        return
+    with console.capture() as captured:
+        console.print(Markdown(text))
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 @contextlib.contextmanager

@@ -52,8 +52,15 @@ def test_submit_prints_verdict_tests_and_first_failure(toy_bank):
     assert result.exit_code == 10
     lines = normalise(result.output).splitlines()
     assert lines[0] == "Wrong Answer  toy-sum  6/8 points  (N s, cpu)"
-    assert lines[1].startswith("  ✗ sums a small list") and lines[1].endswith("Wrong Answer")
+    assert lines[1] == "  ✓ 4 of 6 tests passed"
+    assert lines[2].startswith("  ✗ sums a small list") and lines[2].endswith("Wrong Answer")
+    assert len(lines) == 7  # the two failures only, then the first one explained
     assert "\nFirst failure: sums a small list\n  total([1, 2, 3]) should be 6\n" in result.output
+
+
+def test_submit_verbose_lists_every_test(toy_bank):
+    result = run("submit", str(TOY / "mutants" / "off_by_one.py"), "-c", "toy-sum", "-v")
+    assert [line.split()[0] for line in result.output.splitlines()[1:7]] == ["✗", "✓", "✓", "✓", "✓", "✗"]
 
 
 def test_submit_accepted_exits_zero_and_json_is_the_report(toy_bank):

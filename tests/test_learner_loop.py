@@ -154,7 +154,7 @@ def test_list_filters_and_table():
 def test_show_does_not_start():
     assert "Scale a tensor" in run("show", "toy-tensor").output
     assert json.loads(run("progress", "--json").output)["recent"] == []
-    assert json.loads(run("show", "toy-tensor", "--json").output)["entry_points"] == ["scale", "Scaler"]
+    assert json.loads(run("show", "toy-tensor", "--json").output)["entry_points"] == ["scale", "Scaler", "apply"]
 
 
 def test_learn_without_notes_is_clear(tmp_path, monkeypatch):
