@@ -53,7 +53,9 @@ class Judge:
             forbidden=list(ch.forbidden),
             preload=list(ch.libraries),
             device="cuda" if uses_cuda else "cpu",
-            cache_dir=os.environ.get("LMPREP_GRADER_CACHE"),
+            cache_dir=os.path.join(os.environ["LMPREP_GRADER_CACHE"], "matplotlib")
+            if os.environ.get("LMPREP_GRADER_CACHE")
+            else None,
         )
         self.session = Session(self.config, ch.time_limit_s)
         self.report = Report(

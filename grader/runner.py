@@ -28,6 +28,11 @@ def cuda_requested_but_missing(device: str) -> bool:
     return device == "cuda" and not nvidia_present()
 
 
+def default_cache_dir() -> str:
+    """Caches that outlive one grading (matplotlib's fonts, Hypothesis's tables); never verdicts."""
+    return os.path.join(tempfile.gettempdir(), f"lmprep-grader-cache-{os.getuid()}")
+
+
 def _internal(challenge: str, message: str) -> Report:
     return Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=challenge, message=message)
 
@@ -53,12 +58,14 @@ def grade(
     report_path = os.path.join(workdir, "report.json")
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    cache_dir = cache_dir or default_cache_dir()
     # the judge runs this very grader, installed or not
     parent = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (parent, env.get("PYTHONPATH", "")) if p)
-    if cache_dir is not None:
-        os.makedirs(cache_dir, exist_ok=True)
-        env["LMPREP_GRADER_CACHE"] = str(cache_dir)
+    os.makedirs(cache_dir, exist_ok=True)
+    env["LMPREP_GRADER_CACHE"] = str(cache_dir)
+    # Hypothesis keeps its Unicode tables here (1-2 s to rebuild on every grading otherwise)
+    env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(cache_dir, "hypothesis"))
     cmd = [
         sys.executable,
         "-m",

@@ -6,7 +6,7 @@ JSON tree in which plain JSON values stand for themselves and tagged objects
 the header names it by offset and length.
 
 Allowed values: None, bool, int, float (inf and nan too), str, bytes, list, tuple, dict
-(any encodable keys), torch tensors of every dtype (bfloat16 and float8 too), numpy
+(any encodable keys), set, frozenset, torch tensors of every dtype (bfloat16 and float8 too), numpy
 arrays and scalars, torch dtypes and devices, generator seeds (`GeneratorSeed`), remote
 handles, and summaries of matplotlib figures (`FigureSummary`).
 
@@ -130,6 +130,8 @@ class _Encoder:
         if kind is dict:
             items = [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]
             return {"$t": "dict", "items": items}
+        if kind is set or kind is frozenset:
+            return {"$t": kind.__name__, "items": [self.encode(v, depth + 1) for v in value]}
         if kind is bytes or kind is bytearray:
             return {"$t": "bytes", "buf": self.buffer(bytes(value))}
         if kind is Handle:
@@ -159,7 +161,7 @@ class _Encoder:
             return {"$t": kind.__name__, "fields": self.encode(vars(value), depth + 1)}
         # subclasses of plain data (an IntEnum, a namedtuple, a list with a forged
         # ``__eq__``) travel as their base value: the other side gets data, not behaviour
-        for base in (int, float, str, bytes, list, tuple, dict):
+        for base in (int, float, str, bytes, list, tuple, dict, set, frozenset):
             if isinstance(value, base):
                 plain = dict(value.items()) if base is dict else base(value)
                 return self.encode(plain, depth)
@@ -270,6 +272,12 @@ class _Decoder:
                 except TypeError as exc:  # unhashable key
                     raise WireError(f"bad dict key: {exc}") from None
             return out
+        if tag in ("set", "frozenset"):
+            try:
+                items = (self.decode(v, depth + 1) for v in node["items"])
+                return set(items) if tag == "set" else frozenset(items)
+            except TypeError as exc:  # unhashable member
+                raise WireError(f"bad set member: {exc}") from None
         if tag == "bytes":
             return bytes(self.buf(node["buf"]))
         if tag == "ref":

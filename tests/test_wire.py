@@ -64,6 +64,8 @@ def test_python_and_numpy_values_round_trip():
         ("a", 1): "tuple key",
         "array": np.arange(6, dtype=np.float32).reshape(2, 3),
         "0-d": np.array(1.5),
+        "vocab": {"un", "##aff"},
+        "frozen": frozenset({1, 2}),
         "scalar": np.float64(2.5),
         "i8": np.int8(-3),
         "dtype": torch.bfloat16,
@@ -77,6 +79,7 @@ def test_python_and_numpy_values_round_trip():
     assert np.array_equal(back["array"], value["array"]) and back["array"].dtype == np.float32
     assert back["scalar"] == 2.5 and type(back["scalar"]) is np.float64 and type(back["i8"]) is np.int8
     assert back["dtype"] is torch.bfloat16 and back["size"] == (2, 3)
+    assert back["vocab"] == {"un", "##aff"} and type(back["frozen"]) is frozenset
     assert back["0-d"].shape == () and back["0-d"] == 1.5
     assert back["text"] == value["text"] and back["bytes"] == value["bytes"]
 
