@@ -255,11 +255,9 @@ def _syntax_message(exc: SyntaxError) -> str:
 
 def _readable_name(item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None)
-    base = (
-        doc.strip().splitlines()[0]
-        if doc and doc.strip()
-        else item.originalname.removeprefix("test_").replace("_", " ")
-    )
+    first = doc.strip().splitlines()[0].strip() if doc and doc.strip() else ""
+    # a short docstring line names the test; a long one is documentation, not a name
+    base = first if 0 < len(first) <= 48 else item.originalname.removeprefix("test_").replace("_", " ")
     callspec = getattr(item, "callspec", None)
     return f"{base} [{callspec.id}]" if callspec is not None else base
 
