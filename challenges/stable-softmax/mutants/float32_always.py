@@ -1,0 +1,28 @@
+"""Mistake: always computes in float32 (x.float()), losing float64 accuracy."""
+
+import torch
+
+
+def _prep(x, dim):
+    if not -x.dim() <= dim < x.dim():
+        raise ValueError(f"dim={dim} out of range")
+    xc = x.float()
+    m = xc.amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    z = xc - m
+    return z, m, torch.exp(z).sum(dim=dim, keepdim=True)
+
+
+def softmax(x, dim=-1):
+    z, _, s = _prep(x, dim)
+    return (torch.exp(z) / torch.where(s > 0, s, torch.ones_like(s))).to(x.dtype)
+
+
+def log_softmax(x, dim=-1):
+    z, _, s = _prep(x, dim)
+    return (z - torch.log(s)).to(x.dtype)
+
+
+def logsumexp(x, dim=-1):
+    _, m, s = _prep(x, dim)
+    return (m + torch.log(s)).squeeze(dim).to(x.dtype)

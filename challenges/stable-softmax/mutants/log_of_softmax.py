@@ -1,0 +1,31 @@
+"""Mistake: log_softmax as log(softmax(x)), which gives -inf once a probability underflows to 0."""
+
+import torch
+
+
+def _prep(x, dim):
+    if not -x.dim() <= dim < x.dim():
+        raise ValueError(f"dim={dim} out of range")
+    xc = x.to(torch.promote_types(x.dtype, torch.float32))
+    m = xc.amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    z = xc - m
+    return z, m, torch.exp(z).sum(dim=dim, keepdim=True)
+
+
+def _softmax(x, dim):
+    z, _, s = _prep(x, dim)
+    return torch.exp(z) / torch.where(s > 0, s, torch.ones_like(s))
+
+
+def softmax(x, dim=-1):
+    return _softmax(x, dim).to(x.dtype)
+
+
+def log_softmax(x, dim=-1):
+    return torch.log(_softmax(x, dim)).to(x.dtype)
+
+
+def logsumexp(x, dim=-1):
+    _, m, s = _prep(x, dim)
+    return (m + torch.log(s)).squeeze(dim).to(x.dtype)
