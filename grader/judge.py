@@ -140,7 +140,6 @@ class Judge:
             reference=reference,
             devices=self.devices(),
             cuda_available=cuda,
-            time_limit_s=self.challenge.time_limit_s,
             public_only=self.public_only,
         )
         log = open(os.path.join(self.workdir, "pytest.log"), "w")

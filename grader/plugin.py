@@ -49,7 +49,6 @@ class Context:
     reference: Any
     devices: list[str]
     cuda_available: bool
-    time_limit_s: float
     public_only: bool = False
     items: list = field(default_factory=list)
     results: dict[str, Result] = field(default_factory=dict)

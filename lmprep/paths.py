@@ -27,6 +27,3 @@ def workspace() -> Path:
     """``$LMPREP_WORKSPACE``, else ``~/lmprep``: one file per challenge, the learner's own."""
     return Path(os.environ.get("LMPREP_WORKSPACE") or Path.home() / "lmprep").expanduser()
 
-
-def cache() -> Path:
-    return home() / "cache"
