@@ -79,12 +79,7 @@ class Challenge:
         )
 
     def content_hash(self) -> str:
-        """A hash of every file in the folder: which version of the challenge graded."""
-        digest = hashlib.sha256()
-        for file in sorted(p for p in self.path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(str(file.relative_to(self.path)).encode() + b"\0")
-            digest.update(file.read_bytes() + b"\0")
-        return digest.hexdigest()[:16]
+        return content_hash(self.path)
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +99,15 @@ class Challenge:
             "est_minutes": self.est_minutes,
             "notes": self.notes,
         }
+
+
+def content_hash(folder: Path) -> str:
+    """A hash of every file in a challenge folder: which version of the challenge graded."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(file.relative_to(folder)).encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _check(where: str, name: str, value, kind, *, required: bool = True, default=None):

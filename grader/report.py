@@ -91,6 +91,7 @@ class TestResult:
 class Report:
     verdict: str
     challenge: str
+    kind: str = "code"  # the challenge's kind: "code" (specs ran) or "quiz" (questions marked)
     score: float = 0.0
     max_score: float = 0.0
     tests: list[TestResult] = field(default_factory=list)

@@ -54,6 +54,10 @@ def grade(
     """
     challenge_dir, submission = Path(challenge_dir), Path(submission)
     slug = challenge_dir.name
+    if _kind(challenge_dir) == "quiz":
+        from grader import quiz
+
+        return quiz.grade(challenge_dir, submission)  # an answer sheet is data: no judge, no worker
     workdir = tempfile.mkdtemp(prefix="lmprep-judge-")
     report_path = os.path.join(workdir, "report.json")
     env = dict(os.environ)
@@ -121,6 +125,15 @@ def _kill_group(proc) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kind(challenge_dir: Path) -> str | None:
+    from grader.challenge import ChallengeError, load
+
+    try:
+        return load(challenge_dir).kind
+    except ChallengeError:
+        return None  # the judge reports a broken folder
 
 
 def _default_timeout(challenge_dir: Path) -> float:

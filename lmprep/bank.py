@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from grader import challenge as challenge_mod
+from grader import quiz
 from grader.challenge import Challenge, ChallengeError
 from lmprep.errors import LmprepError, UnknownChallenge
 
@@ -45,6 +46,14 @@ def load(path: Path) -> Challenge:
         raise LmprepError(str(exc)) from None
 
 
+def questions(ch: Challenge) -> list[quiz.Question]:
+    """A quiz's questions, checked."""
+    try:
+        return quiz.load_questions(ch.path)
+    except ChallengeError as exc:
+        raise LmprepError(str(exc)) from None
+
+
 def all_challenges() -> list[Challenge]:
     """Every challenge, in curriculum order."""
     return sorted((load(p) for p in challenge_paths()), key=lambda c: (c.order, c.slug))
@@ -61,13 +70,15 @@ def get(slug: str) -> Challenge:
 @cache
 def templates() -> jinja2.Environment:
     """The package's own templates (lmprep/templates/*.j2)."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("lmprep", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["zip"] = zip
+    return env
 
 
 def render_prompt(ch: Challenge) -> str:
@@ -76,8 +87,11 @@ def render_prompt(ch: Challenge) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
         template = env.from_string(path.read_text(encoding="utf-8"))
-        return template.render(challenge=ch.to_dict(), **ch.to_dict())
+        text = template.render(challenge=ch.to_dict(), **ch.to_dict())
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f"{path}:{line}" if line else str(path)
         raise LmprepError(f"{where}: the prompt does not render: {exc}") from None
+    if ch.kind == "quiz":  # the questions follow the statement
+        text = text.rstrip("\n") + "\n" + templates().get_template("questions.md.j2").render(questions=questions(ch))
+    return text

@@ -83,8 +83,13 @@ def show_started(started, as_json: bool) -> None:
     render.markdown(bank.render_prompt(ch))
     if started.locked_by:
         click.secho(f"Note: prerequisites not solved yet: {', '.join(started.locked_by)}", fg="yellow")
-    verb = "Wrote the stub to" if started.created else "Your file:"
-    click.echo(f"\n{verb} {started.path}\nEdit it, then: lmprep test  /  lmprep submit")
+    if ch.kind == "quiz":
+        verb = "Wrote the answer sheet to" if started.created else "Your answers:"
+        then = f"Fill it in, then: lmprep submit  /  or answer one by one: lmprep quiz {ch.slug}"
+    else:
+        verb = "Wrote the stub to" if started.created else "Your file:"
+        then = "Edit it, then: lmprep test  /  lmprep submit"
+    click.echo(f"\n{verb} {started.path}\n{then}")
 
 
 @cli.command(name="next")
@@ -94,7 +99,8 @@ def show_started(started, as_json: bool) -> None:
 def next_(topic: str | None, difficulty: str | None, as_json: bool) -> None:
     """Resume the challenge in progress, else start the first unlocked one.
 
-    Prints the statement and writes the stub to your workspace (never over your work).
+    Prints the statement and writes the stub (a quiz: the answer sheet) to your
+    workspace, never over your work.
 
     Example: lmprep next --difficulty easy
     """
@@ -197,6 +203,42 @@ def submit(path: Path | None, slug: str | None, device: str, as_json: bool, verb
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the graded Report as JSON.")
+def quiz(slug: str, as_json: bool) -> None:
+    """Answer the quiz SLUG question by question, then grade it (recorded).
+
+    Your answers are saved to the quiz's answer sheet in your workspace first (the
+    previous sheet is backed up). Press Enter to leave a question unanswered.
+
+    Example: lmprep quiz quiz-entropy-kl
+    """
+    from grader.quiz import AnswerError
+    from lmprep import bank, render
+
+    ch = bank.get(slug)
+    if ch.kind != "quiz":
+        raise LmprepError(f"{slug} is a {ch.kind} challenge, not a quiz: edit its file, then `lmprep submit`")
+    learner().start(slug)
+    answers = {}
+    for n, q in enumerate(bank.questions(ch), 1):
+
+        def read(raw: str, q=q):
+            try:
+                return q.read(raw)
+            except AnswerError as exc:
+                raise click.BadParameter(str(exc)) from None
+
+        click.echo()
+        render.markdown(render.template("question.md.j2", q=q, n=n))
+        answers[q.id] = click.prompt(f"{n}. {q.id}", default="", show_default=False, value_proc=read, err=True)
+    path = learner().save_answers(ch, answers)
+    click.echo(f"\nSaved your answers to {path}", err=True)
+    report, _ = learner().submit(path, slug)
+    print_report(report, as_json)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @FILE
 @CHALLENGE
 @DEVICE
@@ -289,19 +331,19 @@ def progress(as_json: bool) -> None:
 @click.argument("slug", required=False)
 @click.option("--all", "all_", is_flag=True, help="Reset every challenge you have a file for.")
 def reset(slug: str | None, all_: bool) -> None:
-    """Back up your file and start SLUG afresh from the stub.
+    """Back up your file and start SLUG afresh from the stub (or a blank answer sheet).
 
     Example: lmprep reset lstm-cell
     """
-    from lmprep import bank
+    from lmprep import bank, workspace
 
     if bool(slug) == all_:
         raise click.UsageError("name one challenge, or pass --all")
-    slugs = [slug] if slug else [c.slug for c in bank.all_challenges() if c.kind == "code"]
+    slugs = [slug] if slug else [c.slug for c in bank.all_challenges() if workspace.file_for(c).exists()]
     for name in slugs:
         saved = learner().reset(name)
         if saved or slug:
-            click.echo(f"{name}: fresh stub written" + (f"; your file is backed up at {saved}" if saved else ""))
+            click.echo(f"{name}: fresh start written" + (f"; your file is backed up at {saved}" if saved else ""))
 
 
 @cli.command()

@@ -6,18 +6,21 @@ from pathlib import Path
 
 from grader import Report, grade
 from grader.runner import cuda_requested_but_missing
-from lmprep import bank
+from lmprep import bank, workspace
 from lmprep.errors import LmprepError
 
+WHAT = {"code": "a submission is a Python file (.py)", "quiz": "a quiz's answers are a TOML file (.toml)"}
 
-def check_submission_file(path: str | Path) -> Path:
+
+def check_submission_file(path: str | Path, kind: str | None = None) -> Path:
+    """``path`` exists and is a file; with ``kind``, it has that kind's suffix."""
     path = Path(path)
     if not path.exists():
         raise LmprepError(f"{path}: no such file")
     if not path.is_file():
         raise LmprepError(f"{path}: not a file")
-    if path.suffix != ".py":
-        raise LmprepError(f"{path}: a submission is a Python file (.py)")
+    if kind is not None and path.suffix != workspace.SUFFIXES[kind]:
+        raise LmprepError(f"{path}: {WHAT[kind]}")
     return path
 
 
@@ -27,10 +30,10 @@ def check_device(device: str) -> None:
 
 
 def grade_file(path: str | Path, slug: str, device: str = "auto", public_only: bool = False) -> Report:
-    """Grade the file at ``path`` as a submission to challenge ``slug``."""
-    path = check_submission_file(path)
+    """Grade the file at ``path`` as a submission (or a quiz's answer sheet) to ``slug``."""
     challenge = bank.get(slug)
-    if challenge.kind != "code":
-        raise LmprepError(f"{slug} is a {challenge.kind} challenge, not graded from a Python file")
+    path = check_submission_file(path, challenge.kind)
+    if challenge.kind == "quiz" and public_only:
+        raise LmprepError(f"{slug} is a quiz: it has no examples to run; `lmprep submit` grades your answers")
     check_device(device)
     return grade(challenge.path, path, device=device, public_only=public_only)

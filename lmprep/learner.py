@@ -42,7 +42,7 @@ class Learner:
 
     def start(self, slug: str) -> Started:
         ch = bank.get(slug)
-        path, created = workspace.write_stub(ch) if ch.kind == "code" else (workspace.file_for(ch), False)
+        path, created = workspace.write_stub(ch)
         progress = self.progress()
         if progress.get(slug) is None or progress[slug].status != "in progress":
             self.store.add_event(slug, "start")
@@ -65,7 +65,7 @@ class Learner:
             if slug is None:
                 raise LmprepError("no challenge in progress: run `lmprep next`, or give a file")
             ch = bank.get(slug)
-            return grading.check_submission_file(workspace.file_for(ch)), ch
+            return grading.check_submission_file(workspace.file_for(ch), ch.kind), ch
         path = grading.check_submission_file(path)
         declared = workspace.challenge_of(path)
         known = declared is not None and (bank.challenges_dir() / declared / "challenge.toml").is_file()
@@ -76,7 +76,7 @@ class Learner:
         ch = bank.get(slug)
         if known and declared != slug:
             raise LmprepError(f"{path} is the file for {declared}, not {slug}")
-        return path, ch
+        return grading.check_submission_file(path, ch.kind), ch
 
     def submit(self, path: Path | None, slug: str | None, device: str = "auto") -> tuple[Report, int]:
         path, ch = self.resolve(path, slug)
@@ -85,6 +85,10 @@ class Learner:
         report = grading.grade_file(path, ch.slug, device=device)
         self.store.finish_attempt(attempt, report)
         return report, attempt
+
+    def save_answers(self, ch: Challenge, answers: dict) -> Path:
+        """Write a quiz's answer sheet (the previous one is backed up)."""
+        return workspace.save_answers(ch, answers)
 
     def test(self, path: Path | None, slug: str | None, device: str = "auto") -> Report:
         path, ch = self.resolve(path, slug)
@@ -95,6 +99,8 @@ class Learner:
     def hint(self, slug: str | None) -> tuple[Challenge, list[str], bool]:
         """Reveals the next hint; returns every hint revealed so far and whether it was new."""
         ch = self._slug_or_current(slug)
+        if ch.kind == "quiz":
+            raise LmprepError(f"{ch.slug} is a quiz: it has no hints; each question's explanation follows grading")
         hints = split_hints(ch)
         seen = self.progress().get(ch.slug, ChallengeProgress(ch.slug)).hints
         if seen < len(hints):
@@ -108,6 +114,8 @@ class Learner:
         if not solved and not confirmed:
             raise LmprepError(f"{slug} is not solved yet: pass --yes to see the reference solution anyway")
         self.store.add_event(slug, "solution", "after solving" if solved else "before solving")
+        if ch.kind == "quiz":
+            return workspace.starting_text(ch, key=True)  # the answer key
         return ch.reference.read_text(encoding="utf-8")
 
     def skip(self, slug: str | None) -> Challenge:
@@ -117,7 +125,7 @@ class Learner:
 
     def reset(self, slug: str) -> Path | None:
         ch = bank.get(slug)
-        saved = workspace.reset(ch) if ch.kind == "code" else None
+        saved = workspace.reset(ch)
         self.store.add_event(slug, "reset", str(saved or ""))
         return saved
 

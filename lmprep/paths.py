@@ -26,4 +26,3 @@ def database(override: str | Path | None = None) -> Path:
 def workspace() -> Path:
     """``$LMPREP_WORKSPACE``, else ``~/lmprep``: one file per challenge, the learner's own."""
     return Path(os.environ.get("LMPREP_WORKSPACE") or Path.home() / "lmprep").expanduser()
-

@@ -1,20 +1,22 @@
 """`lmprep validate`: prove a challenge folder sound.
 
-For each challenge: the metadata is valid, the prompt renders, the hints have sections,
-the reference is Accepted with full marks, the stub scores zero, and every mutant is
-rejected with a verdict that blames the submission (never Internal Error). The grading
-runs in parallel, one judge per submission.
+For each code challenge: the metadata is valid, the prompt renders, the hints have
+sections, the reference is Accepted with full marks, the stub scores zero, and every
+mutant is rejected with a verdict that blames the submission (never Internal Error). The
+grading runs in parallel, one judge per submission. For a quiz: the questions are well
+formed, the answer key scores full marks, and a blank sheet and an empty file score zero.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import Report, Verdict, grade
-from lmprep import bank
+from lmprep import bank, workspace
 from lmprep.errors import LmprepError
 
 HINT = re.compile(r"^## Hint (\d+)\s*$", re.M)
@@ -92,6 +94,25 @@ def _judge_mutant(check: ChallengeCheck, name: str, report: Report) -> None:
         check.problems.append(f"mutant {name}: {report.verdict} (the specs must reject it): {report.message}")
 
 
+def _check_quiz(challenge, check: ChallengeCheck) -> None:
+    try:
+        bank.questions(challenge)
+    except LmprepError as exc:
+        check.problems.append(str(exc))
+        return
+    sheets = {
+        "key": workspace.starting_text(challenge, key=True),
+        "blank": workspace.starting_text(challenge),
+        "empty": "",
+    }
+    with tempfile.TemporaryDirectory(prefix="lmprep-validate-") as tmp:
+        for name, text in sheets.items():
+            sheet = Path(tmp) / f"{name}.toml"
+            sheet.write_text(text, encoding="utf-8")
+            report = grade(challenge.path, sheet)
+            (_judge_reference if name == "key" else _judge_stub)(check, report)
+
+
 def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto") -> list[ChallengeCheck]:
     """Check every challenge under ``paths`` (default: the whole bank)."""
     paths = paths or bank.challenge_paths()
@@ -100,6 +121,8 @@ def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto
         check = ChallengeCheck(slug=path.name, path=str(path))
         checks.append(check)
         challenge = _static_checks(path, check)
+        if challenge is not None and challenge.kind == "quiz":
+            _check_quiz(challenge, check)
         if challenge is None or challenge.kind != "code":
             continue
         work.append((check, challenge.reference, _judge_reference))

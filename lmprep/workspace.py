@@ -1,4 +1,8 @@
-"""The learner's workspace: one file per challenge, never overwritten without a backup."""
+"""The learner's workspace: one file per challenge, never overwritten without a backup.
+
+A code challenge's file is its stub (``<slug>.py``); a quiz's is its answer sheet
+(``<slug>.toml``), with every question written out as comments.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,46 @@ import re
 import shutil
 from pathlib import Path
 
+from grader import quiz
 from grader.challenge import Challenge
-from lmprep import paths
+from lmprep import bank, paths
 
 HEADER = "# lmprep: {slug}  (edit this file, then run `lmprep submit`)\n"
+SUFFIXES = {"code": ".py", "quiz": ".toml"}
 HEADER_PATTERN = re.compile(r"^# lmprep: ([a-z0-9-]+)\b", re.M)
 
 
 def file_for(ch: Challenge) -> Path:
-    return paths.workspace() / f"{ch.slug.replace('-', '_')}.py"
+    return paths.workspace() / f"{ch.slug.replace('-', '_')}{SUFFIXES[ch.kind]}"
+
+
+def starting_text(ch: Challenge, key: bool = False) -> str:
+    """What the learner starts from: the stub, or the quiz's blank answer sheet
+    (``key``: the sheet filled with the right answers)."""
+    header = HEADER.format(slug=ch.slug)
+    if ch.kind == "quiz":
+        questions = bank.questions(ch)
+        return quiz.answer_sheet(ch.slug, questions, header, quiz.key(questions) if key else None)
+    return header + ch.stub.read_text(encoding="utf-8")
+
+
+def save_answers(ch: Challenge, answers: dict) -> Path:
+    """Write a quiz's answer sheet holding ``answers``, backing up the one there."""
+    path = file_for(ch)
+    if path.exists():
+        backup(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(quiz.answer_sheet(ch.slug, bank.questions(ch), HEADER.format(slug=ch.slug), answers), "utf-8")
+    return path
 
 
 def write_stub(ch: Challenge) -> tuple[Path, bool]:
-    """The challenge's file in the workspace; writes the stub only if none is there."""
+    """The challenge's file in the workspace; writes the starting text only if none is there."""
     path = file_for(ch)
     if path.exists():
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER.format(slug=ch.slug) + ch.stub.read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(starting_text(ch), encoding="utf-8")
     return path, True
 
 
@@ -37,7 +63,7 @@ def challenge_of(path: Path) -> str | None:
     found = HEADER_PATTERN.search(head)
     if found:
         return found.group(1)
-    return path.stem.replace("_", "-") if path.suffix == ".py" else None
+    return path.stem.replace("_", "-") if path.suffix in SUFFIXES.values() else None
 
 
 def backup(path: Path) -> Path:
