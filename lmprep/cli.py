@@ -81,6 +81,8 @@ def show_started(started, as_json: bool) -> None:
         )
         return
     render.markdown(bank.render_prompt(ch))
+    if ch.notes:
+        click.echo(f"\nStudy notes: lmprep learn {ch.notes}")
     if started.locked_by:
         click.secho(f"Note: prerequisites not solved yet: {', '.join(started.locked_by)}", fg="yellow")
     if ch.kind == "quiz":
@@ -359,21 +361,33 @@ def skip(slug: str | None) -> None:
 
 @cli.command()
 @click.argument("topic", required=False)
-def learn(topic: str | None) -> None:
-    """Read the study notes of TOPIC; with no TOPIC, list the topics.
+@JSON
+def learn(topic: str | None, as_json: bool) -> None:
+    """Read the study notes of TOPIC, or of one section with TOPIC#SECTION (as a
+    challenge's statement names them); with no TOPIC, list the topics and sections.
 
-    Example: lmprep learn transformer
+    Example: lmprep learn decoding#top-k-top-p
     """
     from lmprep import notes, render
 
     if topic is None:
-        pages = notes.topics()
+        pages = {
+            name: {"title": title, "sections": [s.id for s in notes.sections(name)]}
+            for name, title in notes.topics().items()
+        }
+        if as_json:
+            echo_json(pages)
+            return
         if not pages:
             click.echo("No study notes are installed yet (reference/ is empty).")
-        for name, title in pages.items():
-            click.echo(f"{name:24s} {title}")
+        for name, page in pages.items():
+            click.echo(f"{name:14s} {page['title']}\n{'':14s} {', '.join(page['sections'])}")
         return
-    render.markdown(notes.page(topic))
+    text = notes.read(topic)
+    if as_json:
+        echo_json({"topic": topic, "markdown": text})
+    else:
+        render.markdown(text)
 
 
 @cli.command()
