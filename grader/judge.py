@@ -56,6 +56,9 @@ class Judge:
             cache_dir=os.path.join(os.environ["LMPREP_GRADER_CACHE"], "matplotlib")
             if os.environ.get("LMPREP_GRADER_CACHE")
             else None,
+            # every challenge's specs, references and mutants, and the judge's own files
+            protected=[str(Path(challenge_dir).resolve().parent), workdir],
+            sandbox=os.environ.get("LMPREP_SANDBOX", "on") != "off",
         )
         self.session = Session(self.config, ch.time_limit_s)
         self.report = Report(
@@ -104,7 +107,7 @@ class Judge:
             outcome = Outcome(exc.outcome)
             return self.finish(outcome.verdict, f"while importing your file: {exc or outcome.value}")
         hello = self.session.hello or {}
-        self.report.isolation = limits.isolation_summary(hello.get("limits", {}), self.subreaper)
+        self.report.isolation = limits.isolation_summary(hello.get("limits", {}), self.subreaper, hello.get("sandbox"))
         if hello.get("torch"):
             self.report.versions["torch"] = hello["torch"]
         problem = check_interface(self.challenge, self.session.interface or {})

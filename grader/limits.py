@@ -97,8 +97,12 @@ def apply_to_self(limits: Limits, cuda: bool) -> dict[str, bool]:
     return applied
 
 
-def isolation_summary(applied: dict[str, bool], subreaper: bool) -> dict:
-    """What a Report states about isolation: the level and what is not isolated."""
+def isolation_summary(applied: dict[str, bool], subreaper: bool, sandbox: dict | None = None) -> dict:
+    """What a Report states about isolation: the level, what holds and what does not."""
+    from grader import sandbox as sandbox_mod
+
+    sandbox = sandbox or {}
+    level, confined = sandbox_mod.describe(sandbox.get("namespaces"), sandbox.get("landlock"))
     notes = [
         "separate worker process; the verdict is computed in the judge",
         "data-only wire protocol (no pickle)",
@@ -109,8 +113,8 @@ def isolation_summary(applied: dict[str, bool], subreaper: bool) -> dict:
     notes.append(
         "descendants swept by the judge (subreaper)" if subreaper else "descendants swept by process group only"
     )
-    notes.append("not isolated: file system and network (the learner owns this machine)")
-    return {"level": "process+rlimits", "notes": notes}
+    notes += confined
+    return {"level": f"process+rlimits+{level}" if level != "none" else "process+rlimits", "notes": notes}
 
 
 # ---------------------------------------------------------------- process trees

@@ -130,6 +130,8 @@ class WorkerConfig:
     device: str = "cpu"
     startup_timeout_s: float = 120.0
     cache_dir: str | None = None
+    protected: list[str] = field(default_factory=list)  # folders the worker must not read
+    sandbox: bool = True  # namespaces and Landlock where the kernel allows them
 
     @property
     def output_path(self) -> str:
@@ -155,6 +157,9 @@ class WorkerProcess:
             "preload": config.preload,
             "device": config.device,
             "fixtures_dir": FIXTURES_DIR,
+            "protected": config.protected,
+            "sandbox": config.sandbox,
+            "cache_dir": config.cache_dir,
         }
         home = os.path.join(config.workdir, "home")
         os.makedirs(home, exist_ok=True)

@@ -21,7 +21,7 @@ import time
 import traceback
 from typing import Any
 
-from grader import forbidden, limits, wire
+from grader import forbidden, limits, sandbox, wire
 
 SUBMISSION_MODULE = "submission"
 MEMORY_MARKERS = ("can't allocate memory", "out of memory", "not enough memory", "DefaultCPUAllocator")
@@ -402,6 +402,9 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(1)  # the judge died before we got here
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: output past the cap ends the worker
+    isolate = config.get("sandbox", True)
+    # namespaces need a single-threaded process: before any library starts threads
+    namespaces = sandbox.enter_namespaces() if isolate else {"applied": False, "why": "turned off (LMPREP_SANDBOX=off)"}
     lim = limits.Limits(**config["limits"])
     cuda = config.get("device") == "cuda"
     applied = limits.apply_to_self(lim, cuda=cuda)
@@ -420,6 +423,18 @@ def main(argv: list[str] | None = None) -> None:
         hello["tripwires"] = forbidden.install_tripwires(
             config.get("forbidden", []), config["submission"], [config["fixtures_dir"]]
         )
+        # the libraries are loaded: from here on the worker opens only what it is allowed to
+        landlock = (
+            sandbox.confine_worker(
+                submission=config["submission"],
+                home=os.getcwd(),
+                protected=config.get("protected", []),
+                extra_write=[config["cache_dir"]] if config.get("cache_dir") else [],
+            )
+            if isolate
+            else {"applied": False, "why": "turned off (LMPREP_SANDBOX=off)"}
+        )
+        hello["sandbox"] = {"namespaces": namespaces, "landlock": landlock}
     except BaseException as exc:  # noqa: BLE001 - reported to the judge as a machine fault
         hello["preload_error"] = f"{type(exc).__name__}: {exc}"
     worker.send(hello)

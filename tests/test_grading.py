@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from grader import Outcome, Report, Verdict, grade
+from grader import Outcome, Report, Verdict, grade, sandbox
 from grader.report import EXIT_CODES, TestResult, decide
 from tests.conftest import TOY_CHALLENGES
 
@@ -28,7 +28,9 @@ def test_reference_is_accepted_with_every_test_in_spec_order():
     ]
     assert report.tests[0].name == "sums a small list" and report.tests[0].public
     assert report.limits["time_limit_s"] == 2.0 and report.limits["memory_limit_mb"] == 512
-    assert report.isolation["level"] == "process+rlimits"
+    assert report.isolation["level"].startswith("process+rlimits")
+    abi = sandbox.landlock_abi()
+    assert (f"landlock-v{abi}" in report.isolation["level"]) == (abi > 0)
     assert len(report.versions["challenge"]) == 16
 
 

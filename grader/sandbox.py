@@ -1,0 +1,229 @@
+"""File-system, network and signal isolation for the worker, where the kernel allows it
+without root.
+
+Two mechanisms, each probed at run time and reported, never assumed:
+
+- **Namespaces**: the worker moves into a new user namespace and a new network namespace
+  (``unshare(CLONE_NEWUSER | CLONE_NEWNET)``). Its network then has nothing but a loopback
+  that is down, and it holds no capability over the machine's namespaces (so it cannot
+  read another process's memory or environment through ``/proc`` even when running as
+  root). Must happen while the worker has a single thread.
+- **Landlock** (Linux 5.13+): an allow-list of what the worker may open. It may read the
+  system and Python's libraries, the submission file itself and its private work
+  directory (where it may also write); nothing else, so the challenge's hidden specs,
+  reference and mutants, the progress database and the user's home are out of reach.
+  With Landlock ABI 4+ every TCP bind and connect is refused; with ABI 6+ it cannot send
+  signals to, or connect to abstract Unix sockets of, processes outside its sandbox (the
+  judge).
+
+Every piece degrades to "not applied, and why"; ``describe`` turns what was applied into
+the Report's statement of what is and is not isolated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+# syscall numbers of the generic table (x86_64 and aarch64 alike)
+SYS_LANDLOCK_CREATE_RULESET = 444
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1 << 0
+LANDLOCK_RULE_PATH_BENEATH = 1
+PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+# file-system access rights, by the ABI that introduced them
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_REMOVE_DIR, FS_REMOVE_FILE, FS_MAKE_CHAR, FS_MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+FS_MAKE_REG, FS_MAKE_SOCK, FS_MAKE_FIFO, FS_MAKE_BLOCK, FS_MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
+FS_REFER = 1 << 13  # ABI 2
+FS_TRUNCATE = 1 << 14  # ABI 3
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1  # ABI 4
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
+
+FS_V1 = (1 << 13) - 1
+READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE
+SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/proc", "/sys")
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _syscall(libc, number: int, *args) -> int:
+    result = libc.syscall(ctypes.c_long(number), *args)
+    return result if result >= 0 else -ctypes.get_errno()
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 when it has none (or it is disabled)."""
+    libc = _libc()
+    if libc is None or platform.system() != "Linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return 0
+    version = _syscall(libc, SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), LANDLOCK_CREATE_RULESET_VERSION)
+    return max(version, 0)
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+def enter_namespaces() -> dict:
+    """New user + network namespaces for this (single-threaded) process."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "unshare"):
+        return {"applied": False, "why": "unshare is not available"}
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return {"applied": False, "why": f"unprivileged namespaces refused ({os.strerror(ctypes.get_errno())})"}
+    try:  # keep our own ids inside, so files keep their owners
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError as exc:
+        return {"applied": True, "why": f"ids unmapped ({exc.strerror})"}
+    return {"applied": True, "why": "user and network namespaces"}
+
+
+# ---------------------------------------------------------------- Landlock
+
+
+def _protected_inside(tree: Path, protected: list[Path]) -> bool:
+    return any(p == tree or tree in p.parents for p in protected)
+
+
+def _under(path: Path, protected: list[Path]) -> bool:
+    return any(path == p or p in path.parents for p in protected)
+
+
+def readable_trees(roots: Iterable[str], protected: list[Path]) -> list[Path]:
+    """Folders to allow reading: each root, or, where a protected folder lies inside a
+    root, the root's other children (recursively), so the protected one stays out."""
+    found: list[Path] = []
+
+    def add(tree: Path) -> None:
+        if _under(tree, protected) or not tree.exists():
+            return
+        if not tree.is_dir() or not _protected_inside(tree, protected):
+            found.append(tree)
+            return
+        try:
+            children = sorted(tree.iterdir())
+        except OSError:
+            return
+        for child in children:
+            add(child)
+
+    for root in roots:
+        add(Path(root).resolve())
+    return found
+
+
+def python_roots() -> list[str]:
+    """Where this interpreter's code lives: prefixes and every folder on sys.path."""
+    roots = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    roots.update(p for p in sys.path if p and os.path.isdir(p))
+    return sorted(roots)
+
+
+def restrict(*, read: list[Path], read_files: list[Path], write: list[Path]) -> dict:
+    """Apply Landlock: read ``read`` trees and ``read_files``, read and write ``write``
+    trees, open nothing else; no TCP (ABI 4+); no signals out (ABI 6+)."""
+    abi = landlock_abi()
+    if abi < 1:
+        return {"applied": False, "abi": 0, "why": "the kernel has no Landlock (Linux 5.13+, enabled as an LSM)"}
+    libc = _libc()
+    fs = FS_V1 | (FS_REFER if abi >= 2 else 0) | (FS_TRUNCATE if abi >= 3 else 0)
+    attr = _RulesetAttr(fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0, 0)
+    if abi >= 6:
+        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = _syscall(libc, SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+    if ruleset < 0:
+        return {"applied": False, "abi": abi, "why": f"creating the ruleset failed ({os.strerror(-ruleset)})"}
+    dev = READ | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)
+    full = fs
+    rules = [(p, READ) for p in read] + [(Path("/dev"), dev)] + [(p, full) for p in write]
+    rules += [(p, (FS_READ_FILE | FS_EXECUTE)) for p in read_files]
+    try:
+        for path, access in rules:
+            _add_rule(libc, ruleset, path, access & fs)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        result = _syscall(libc, SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0)
+    finally:
+        os.close(ruleset)
+    if result < 0:
+        return {"applied": False, "abi": abi, "why": f"restricting failed ({os.strerror(-result)})"}
+    return {"applied": True, "abi": abi, "tcp": abi >= 4, "signals": abi >= 6}
+
+
+def _add_rule(libc, ruleset: int, path: Path, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # a folder this machine does not have
+    try:
+        if not os.path.isdir(path):
+            access &= FILE_RIGHTS
+        rule = _PathBeneathAttr(access, fd)
+        _syscall(libc, SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+    finally:
+        os.close(fd)
+
+
+def confine_worker(*, submission: str, home: str, protected: list[str], extra_write: list[str] = ()) -> dict:
+    """The worker's Landlock sandbox: the allow-list described in this module's docstring."""
+    protect = [Path(p).resolve() for p in protected]
+    read = readable_trees([*SYSTEM_DIRS, *python_roots()], protect)
+    return restrict(read=read, read_files=[Path(submission).resolve()], write=[Path(home), *map(Path, extra_write)])
+
+
+# ---------------------------------------------------------------- the Report's statement
+
+
+def describe(namespaces: dict | None, landlock: dict | None) -> tuple[str, list[str]]:
+    """(level, notes) for the Report: what is isolated and what is not."""
+    namespaces, landlock = namespaces or {}, landlock or {}
+    notes, level = [], []
+    if landlock.get("applied"):
+        level.append(f"landlock-v{landlock['abi']}")
+        notes.append(
+            "file system: reads limited to the system, Python's libraries and the submission; "
+            "writes limited to a private work directory (Landlock)"
+        )
+        notes.append("TCP: refused (Landlock)" if landlock.get("tcp") else "")
+        if landlock.get("signals"):
+            notes.append("signals and abstract sockets: cannot reach processes outside the sandbox (Landlock)")
+    else:
+        notes.append(f"not isolated: file system ({landlock.get('why', 'Landlock not tried')})")
+    if namespaces.get("applied"):
+        level.append("netns+userns")
+        notes.append("network: a private network namespace with no interfaces up; no capabilities on the host")
+    else:
+        notes.append(f"not isolated: network by namespace ({namespaces.get('why', 'not tried')})")
+    if not landlock.get("tcp") and not namespaces.get("applied"):
+        notes.append("not isolated: network (the submission can open connections)")
+    return "+".join(level) or "none", [n for n in notes if n]
