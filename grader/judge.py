@@ -1,4 +1,4 @@
-"""The trusted judge: ``python -m grader.judge --challenge DIR --submission FILE --report OUT``.
+"""The trusted judge: ``python -m grader.judge --challenge DIR --submission FILE --report-fd N``.
 
 Runs in its own process, never executes learner code, and alone decides the verdict:
 
@@ -6,7 +6,7 @@ Runs in its own process, never executes learner code, and alone decides the verd
 2. spawn the worker, then import pytest, torch and the reference while it starts;
 3. import the submission in the worker and check its interface against the stub;
 4. run the hidden specs with pytest and the grader plugin; one outcome per test;
-5. write the Report as JSON to ``--report``.
+5. write the Report as JSON to the pipe ``--report-fd``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class Judge:
         self.public_only = public_only
         self.timings: dict[str, float] = {}
         self.subreaper = limits.become_subreaper()
+        # opened before any worker exists, so nothing planted in the folder can replace it
+        self.log = limits.open_nofollow(os.path.join(workdir, "pytest.log"), "w")
         ch = self.challenge
         uses_cuda = device != "cpu" and "cuda" in ch.devices and nvidia_present()
         self.config = WorkerConfig(
@@ -145,7 +147,7 @@ class Judge:
             cuda_available=cuda,
             public_only=self.public_only,
         )
-        log = open(os.path.join(self.workdir, "pytest.log"), "w")
+        log = self.log
         stdout, stderr = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = log
         try:
@@ -232,7 +234,7 @@ class Judge:
     def _collect_output(self) -> None:
         path = self.config.output_path
         try:
-            with open(path, "rb") as fh:
+            with limits.open_nofollow(path, "rb") as fh:
                 data = fh.read(OUTPUT_SHOWN + 1)
                 size = os.fstat(fh.fileno()).st_size
         except OSError:
@@ -354,22 +356,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.judge")
     parser.add_argument("--challenge", required=True)
     parser.add_argument("--submission", required=True)
-    parser.add_argument("--report", required=True)
+    parser.add_argument("--report-fd", type=int, required=True, help="a pipe for the Report (JSON)")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--public-only", action="store_true")
     args = parser.parse_args(argv)
     sys.dont_write_bytecode = True
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    limits.prctl(limits.PR_SET_DUMPABLE, 0)  # same-user processes cannot open /proc/<judge>/{mem,fd,environ}
     try:
         judge = Judge(args.challenge, args.submission, args.device, args.workdir, args.public_only)
         report = judge.run()
     except challenge_mod.ChallengeError as exc:
         report = Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(args.challenge).name, message=str(exc))
-    tmp = args.report + ".tmp"
-    with open(tmp, "w") as fh:
+    # through a pipe, not a file: nothing the worker plants in a folder can stand in for it
+    with os.fdopen(args.report_fd, "w", encoding="utf-8") as fh:
         fh.write(report.to_json())
-    os.replace(tmp, args.report)
     return 0
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
 # exit status the worker's memory watchdog uses; only ever makes a verdict worse
@@ -32,6 +33,21 @@ class Limits:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def open_nofollow(path: str, mode: str = "r", encoding: str | None = None):
+    """``open`` for the judge's own files, refusing a symbolic link planted in their place
+    (``"x"``: the file must not exist yet)."""
+    flags = {
+        "r": os.O_RDONLY,
+        "rb": os.O_RDONLY,
+        "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+        "x": os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+        "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    }[mode]
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    binary = "b" in mode
+    return os.fdopen(fd, {"x": "w"}.get(mode, mode), encoding=None if binary else encoding or "utf-8")
 
 
 def _libc():

@@ -176,7 +176,7 @@ class WorkerProcess:
             MPLBACKEND="Agg",
             MPLCONFIGDIR=config.cache_dir or os.path.join(home, ".matplotlib"),
         )
-        with open(config.output_path, "ab") as out:
+        with limits_mod.open_nofollow(config.output_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(payload)],
                 stdin=subprocess.DEVNULL,
@@ -381,7 +381,7 @@ class Session:
 
     def _output_size(self) -> int:
         try:
-            return os.stat(self.config.output_path).st_size
+            return os.stat(self.config.output_path, follow_symlinks=False).st_size
         except OSError:
             return 0
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -59,7 +60,6 @@ def grade(
 
         return quiz.grade(challenge_dir, submission)  # an answer sheet is data: no judge, no worker
     workdir = tempfile.mkdtemp(prefix="lmprep-judge-")
-    report_path = os.path.join(workdir, "report.json")
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     cache_dir = cache_dir or default_cache_dir()
@@ -70,6 +70,7 @@ def grade(
     env["LMPREP_GRADER_CACHE"] = str(cache_dir)
     # Hypothesis keeps its Unicode tables here (1-2 s to rebuild on every grading otherwise)
     env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(cache_dir, "hypothesis"))
+    report_read, report_write = os.pipe()  # the Report comes back through a pipe, never a file
     cmd = [
         sys.executable,
         "-m",
@@ -78,8 +79,8 @@ def grade(
         str(challenge_dir.resolve()),
         "--submission",
         str(submission.resolve()),
-        "--report",
-        report_path,
+        "--report-fd",
+        str(report_write),
         "--workdir",
         workdir,
         "--device",
@@ -88,26 +89,37 @@ def grade(
     if public_only:
         cmd.append("--public-only")
     started = time.perf_counter()
+    received: list[bytes] = []
     try:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=workdir,
+                start_new_session=True,
+                pass_fds=(report_write,),
+            )
+        except BaseException:
+            os.close(report_read)
+            raise
+        finally:
+            os.close(report_write)
+        # read while the judge runs: a Report larger than the pipe's buffer must not block it
+        reader = threading.Thread(target=lambda: received.append(_read_all(report_read)), daemon=True)
+        reader.start()
         try:
             out, _ = proc.communicate(timeout=timeout_s or _default_timeout(challenge_dir))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             return _internal(slug, "the judge did not finish in time and was stopped")
+        reader.join(timeout=10)
         try:
-            with open(report_path) as fh:
-                report = Report.from_dict(json.load(fh))
-        except (OSError, ValueError, TypeError):
+            report = Report.from_dict(json.loads(received[0]))
+        except (IndexError, ValueError, TypeError):
             tail = out.decode("utf-8", "replace").strip().splitlines()[-1:] if out else []
             detail = f": {tail[0]}" if tail else ""
             return _internal(slug, f"the judge stopped without a report (exit status {proc.returncode}){detail}")
@@ -116,6 +128,11 @@ def grade(
     finally:
         _kill_group(locals().get("proc"))
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
 
 
 def _kill_group(proc) -> None:

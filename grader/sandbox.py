@@ -227,3 +227,43 @@ def describe(namespaces: dict | None, landlock: dict | None) -> tuple[str, list[
     if not landlock.get("tcp") and not namespaces.get("applied"):
         notes.append("not isolated: network (the submission can open connections)")
     return "+".join(level) or "none", [n for n in notes if n]
+
+
+# ---------------------------------------------------------------- probing
+
+
+def namespaces_available() -> tuple[bool, str]:
+    """Whether a fresh process may enter user + network namespaces (tried in a child)."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "unshare") or not hasattr(os, "fork"):
+        return False, "unshare is not available"
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child tries, reports errno, and leaves without cleanup
+        os.close(read)
+        ok = libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+        os.write(write, b"0" if ok else str(ctypes.get_errno()).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        answer = fh.read().decode() or "-1"
+    os.waitpid(pid, 0)
+    if answer == "0":
+        return True, "unprivileged user and network namespaces are allowed"
+    errno = int(answer)
+    return False, f"unprivileged namespaces refused ({os.strerror(errno) if errno > 0 else 'no answer'})"
+
+
+def probe() -> dict:
+    """What this machine allows, for `lmprep doctor` and the tests."""
+    abi = landlock_abi()
+    ns_ok, ns_why = namespaces_available()
+    return {
+        "landlock_abi": abi,
+        "landlock": abi >= 1,
+        "landlock_tcp": abi >= 4,
+        "landlock_signals": abi >= 6,
+        "namespaces": ns_ok,
+        "namespaces_why": ns_why,
+        "root": os.geteuid() == 0,
+    }

@@ -9,6 +9,7 @@ trusted: the judge only ever receives data, and decides every verdict itself.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import inspect
@@ -227,6 +228,8 @@ def _is_memory_error(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
     if type(exc).__name__ == "OutOfMemoryError":
+        return True
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:  # mmap, os.fork under the limit
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc) for m in MEMORY_MARKERS)
 

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 TOY_CHALLENGES = DATA / "challenges"
 SUBMISSIONS = DATA / "submissions"
+HOSTILE = ROOT / "tests" / "hostile"  # the golden adversarial suite (test_hostile.py)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Hostile and broken submissions against the small pure-Python challenge.
+"""Broken submissions against the small pure-Python challenge (the hostile ones are the
+golden suite of test_hostile.py).
 
 Each case copies its submission to a unique path, grades it, and checks the verdict, the
 message the learner sees, and that no process mentioning that path is left running.
@@ -10,24 +11,13 @@ import time
 import pytest
 
 from grader import Verdict, grade
-from tests.conftest import SUBMISSIONS, TOY_CHALLENGES, processes_mentioning
+from tests.conftest import HOSTILE, SUBMISSIONS, TOY_CHALLENGES, processes_mentioning
 
 TOY = TOY_CHALLENGES / "toy-sum"
 LIMIT_S = 2.0  # toy-sum's time limit
 
 CASES = [
     # (submission, verdict, a phrase of the message)
-    ("toy_loop_in_call.py", Verdict.TIME_LIMIT, "2 s time limit"),
-    ("toy_loop_at_import.py", Verdict.TIME_LIMIT, "while importing your file"),
-    ("toy_exit_import.py", Verdict.RUNTIME_ERROR, "ended the worker process (exit status 0)"),
-    ("toy_exit_call.py", Verdict.RUNTIME_ERROR, "ended the worker process (exit status 0)"),
-    ("toy_patch_pytest.py", Verdict.WRONG_ANSWER, "total([1, 2, 3]) should be 6"),
-    ("toy_stack_snoop.py", Verdict.WRONG_ANSWER, "total([1, 2, 3]) should be 6"),
-    ("toy_eq_always_true.py", Verdict.WRONG_ANSWER, "total([1, 2, 3]) should be 6"),
-    ("toy_print.py", Verdict.OUTPUT_LIMIT, "printed more than 64 KB"),
-    ("toy_memory.py", Verdict.MEMORY_LIMIT, "more than 512 MB"),
-    ("toy_segfault.py", Verdict.CRASHED, "SIGSEGV"),
-    ("toy_sleeper.py", Verdict.ACCEPTED, ""),
     ("toy_import_error.py", Verdict.RUNTIME_ERROR, "KeyError: 'missing'"),
     ("toy_syntax.py", Verdict.SYNTAX_ERROR, "line 2, column 15: '(' was never closed"),
     ("toy_missing.py", Verdict.INTERFACE_ERROR, "your file does not define `total`"),
@@ -39,7 +29,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("name, verdict, phrase", CASES, ids=[c[0].removesuffix(".py") for c in CASES])
-def test_hostile_submission_gets_its_verdict(tmp_path, name, verdict, phrase):
+def test_broken_submission_gets_its_verdict(tmp_path, name, verdict, phrase):
     submission = tmp_path / name
     shutil.copy(SUBMISSIONS / name, submission)
     started = time.perf_counter()
@@ -60,7 +50,7 @@ def test_messages_show_no_grader_frames(tmp_path):
 
 
 def test_forged_output_is_only_reported_as_output():
-    report = grade(TOY, SUBMISSIONS / "toy_patch_pytest.py")
+    report = grade(TOY, HOSTILE / "patched_pytest_reports.py")
     assert "8 passed" in report.output
     passed = [t.name for t in report.tests if t.outcome == "passed"]
     assert passed == ["input untouched", "accumulator"]  # the two checks that don't need a right sum

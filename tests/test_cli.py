@@ -72,7 +72,7 @@ def test_submit_accepted_exits_zero_and_json_is_the_report(toy_bank):
 
 @pytest.mark.parametrize(
     "name, code",
-    [("toy_syntax.py", 15), ("toy_missing.py", 16), ("toy_forbidden.py", 17), ("toy_segfault.py", 18)],
+    [("toy_syntax.py", 15), ("toy_missing.py", 16), ("toy_forbidden.py", 17), ("../../hostile/segfault.py", 18)],
 )
 def test_submit_exit_code_follows_the_verdict(toy_bank, name, code):
     assert run("submit", str(SUBMISSIONS / name), "-c", "toy-sum").exit_code == code

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lmprep.store import ProgressStore, StoreError, migrations, move_aside
-from tests.conftest import ROOT, SUBMISSIONS, TOY_CHALLENGES
+from tests.conftest import HOSTILE, ROOT, TOY_CHALLENGES
 
 
 def test_migrations_create_the_schema_once(tmp_path):
@@ -104,7 +104,7 @@ def test_eight_concurrent_submits_lose_no_attempt(tmp_path):
 
 def test_killed_submit_leaves_a_readable_database_and_an_interrupted_attempt(tmp_path):
     env = _env(tmp_path)
-    slow = SUBMISSIONS / "toy_loop_in_call.py"
+    slow = HOSTILE / "busy_loop_in_call.py"
     proc = subprocess.Popen(
         [sys.executable, "-m", "lmprep", "submit", str(slow), "-c", "toy-sum"], env=env, start_new_session=True
     )

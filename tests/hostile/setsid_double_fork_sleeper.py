@@ -1,3 +1,4 @@
+# expect: Accepted
 """Correct answers, but leaves a detached sleeping grandchild behind (setsid + double fork)."""
 import os
 import time

@@ -1,6 +1,11 @@
+# expect: Time Limit Exceeded
+# message: 2 s time limit
+"""Sleeps instead of computing: uses no CPU, so only the judge's wall clock can stop it."""
+import time
+
+
 def total(xs):
-    for _ in range(100000):
-        print("x" * 100)  # 10 MB against a 64 KB cap
+    time.sleep(600)
     return sum(xs)
 
 

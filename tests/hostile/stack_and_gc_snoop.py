@@ -1,3 +1,5 @@
+# expect: Wrong Answer
+# message: total([1, 2, 3]) should be 6
 """Looks through every caller frame and the garbage collector for the expected answer."""
 import gc
 import inspect

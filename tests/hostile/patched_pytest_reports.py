@@ -1,3 +1,5 @@
+# expect: Wrong Answer
+# message: total([1, 2, 3]) should be 6
 """Wrong answers, plus every trick to forge a passing run from inside the process."""
 import atexit
 import os

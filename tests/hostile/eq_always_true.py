@@ -1,3 +1,5 @@
+# expect: Wrong Answer
+# message: total([1, 2, 3]) should be 6
 """Returns objects that claim to equal anything."""
 
 
