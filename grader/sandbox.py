@@ -267,3 +267,78 @@ def probe() -> dict:
         "namespaces_why": ns_why,
         "root": os.geteuid() == 0,
     }
+
+
+_SELF_TEST = """
+import json, os, socket, sys
+from grader import sandbox
+config = json.loads(sys.argv[1])
+result = {"namespaces": sandbox.enter_namespaces()}
+result["landlock"] = sandbox.confine_worker(
+    submission=config["submission"], home=config["home"], protected=[config["secret_dir"]]
+)
+
+def refused(action):
+    try:
+        action()
+    except OSError:
+        return True
+    return False
+
+result["read_hidden"] = refused(lambda: open(config["secret"]).read())
+result["read_submission"] = not refused(lambda: open(config["submission"]).read())
+result["write_outside"] = refused(lambda: open(config["outside"], "w").write("x"))
+result["write_home"] = not refused(lambda: open(os.path.join(config["home"], "x"), "w").write("x"))
+result["tcp"] = refused(lambda: socket.create_connection(("127.0.0.1", config["port"]), timeout=2).close())
+result["signal"] = refused(lambda: os.kill(os.getppid(), 0))
+print(json.dumps(result))
+"""
+
+
+def self_test() -> dict:
+    """Confine a child exactly as a worker is confined and try what a hostile submission
+    would: read a hidden file, write outside its folder, connect over TCP, signal its
+    parent. Returns what was refused."""
+    import json
+    import socket
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="lmprep-doctor-") as tmp:
+        root = Path(tmp)
+        for name in ("secret", "home"):
+            (root / name).mkdir()
+        (root / "secret" / "spec.py").write_text("hidden")
+        (root / "submission.py").write_text("")
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        config = {
+            "secret_dir": str(root / "secret"),
+            "secret": str(root / "secret" / "spec.py"),
+            "submission": str(root / "submission.py"),
+            "home": str(root / "home"),
+            "outside": str(root / "outside.txt"),
+            "port": server.getsockname()[1],
+        }
+        env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PATH": os.environ.get("PATH", "")}
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-I",
+                    "-c",
+                    f"import sys; sys.path.insert(0, {env['PYTHONPATH']!r})\n" + _SELF_TEST,
+                    json.dumps(config),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+            )
+        finally:
+            server.close()
+        try:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}

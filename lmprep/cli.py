@@ -422,6 +422,29 @@ def watch(path: Path | None, slug: str | None, device: str, interval: float, max
 
 
 @cli.command()
+@JSON
+def doctor(as_json: bool) -> None:
+    """Check this machine: torch, GPU, the database, and how far the grader can isolate
+    a submission here (tried on a confined process, not assumed). Exits 1 if something
+    needed for grading is broken.
+
+    Example: lmprep doctor
+    """
+    from lmprep.doctor import diagnose
+
+    found = diagnose(learner().db_path)
+    if as_json:
+        echo_json(found.to_dict())
+    else:
+        click.echo(f"isolation level: {found.level}")
+        for check in found.checks:
+            mark = click.style("ok", fg="green") if check.ok else click.style("--", fg="yellow")
+            click.echo(f"  {mark} {check.area:11s} {check.detail}")
+    broken = {c.area for c in found.checks if not c.ok} & {"database", "sandbox", "torch"}
+    click.get_current_context().exit(1 if broken else 0)
+
+
+@cli.command()
 @click.option("--move-aside", is_flag=True, help="Rename an unreadable database to a backup and start afresh.")
 @JSON
 def where(move_aside: bool, as_json: bool) -> None:
