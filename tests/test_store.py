@@ -120,3 +120,25 @@ def test_killed_submit_leaves_a_readable_database_and_an_interrupted_attempt(tmp
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     (attempt,) = ProgressStore(db).attempts()
     assert attempt["status"] == "interrupted" and attempt["code"] == slow.read_text()
+
+
+class _NoWAL(sqlite3.Connection):
+    """A connection as on a file system without shared memory (NFS, some FUSE mounts):
+    SQLite refuses WAL there with 'disk I/O error'."""
+
+    def execute(self, sql, *args):
+        if sql.replace(" ", "").upper() == "PRAGMAJOURNAL_MODE=WAL":
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def test_a_file_system_without_wal_falls_back_to_the_rollback_journal(tmp_path, monkeypatch):
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, factory=_NoWAL, **k))
+    store = ProgressStore(tmp_path / "nowal.db")
+    assert store.journal_mode == "delete"
+    attempt = store.begin_attempt("toy-sum", "f.py", "code", "cpu", "hash")
+    store.add_event("toy-sum", "hint", "1")
+    assert [a["id"] for a in store.attempts()] == [attempt]
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not (tmp_path / "nowal.db-wal").exists()
