@@ -393,9 +393,13 @@ def test_invalid_arguments_raise(sub, n, kw):
 def test_prompt_unchanged_no_graph(sub, device):
     """Prompt not modified; no autograd graph."""
     prompt = prompt_of(2, 3, 8, 16)
-    _, out = run(sub, 8, 17, prompt, 4, generator=sub.generator(2))
+    lm, out = run(sub, 8, 17, prompt, 4, generator=sub.generator(2))
     check_unchanged_inputs(sub, ["model", "prompt"])
     check_out(out, (2, 7), device, "generate")
     check(out[:, :3].tolist() == prompt.tolist(), "the result should start with the prompt")
     meta = remote_meta(out)
     check(meta is None or not (meta.has_grad_fn or meta.requires_grad), "the result should carry no autograd graph")
+    check(
+        not any(lm.grad_modes),
+        "the model was called with autograd recording: generation needs no graph (use torch.no_grad())",
+    )
