@@ -56,7 +56,11 @@ BROKEN = [  # (text in the good file, its replacement, the error after the file'
     ('units = "bits"\n', "", "question 'h': units: missing"),
     ("tolerance = 0.01", "tolerance = 0", "question 'h': a numeric question needs tolerance > 0 and its units"),
     ('id = "many"', 'id = "pick"', "question 2: id 'pick' is used twice"),
-    ('explanation = "H = 1 bit."', 'explanation = "H = 1 bit."\nhint = "x"', "question 'h': hint: unknown field for a numeric question"),
+    (
+        'explanation = "H = 1 bit."',
+        'explanation = "H = 1 bit."\nhint = "x"',
+        "question 'h': hint: unknown field for a numeric question",
+    ),
     ('explanation = "KL is a divergence."\n', "", "question 'pick': explanation: missing"),
 ]
 
