@@ -112,4 +112,8 @@ def test_no_graph_and_prompt_untouched(sub):
     prompt = torch.tensor([1, 2])
     lm, out = run(sub, 8, 3, prompt, 4)
     check(not remote_meta(out).has_grad_fn, "the result should carry no autograd graph (use torch.no_grad())")
+    check(
+        not any(lm.grad_modes),
+        "the model was called with autograd recording: decoding needs no graph (wrap the loop in torch.no_grad())",
+    )
     check(not any(m == "prompt" or m == 1 for m in sub.last_call.mutated), "the prompt must not be modified in place")
