@@ -35,7 +35,7 @@ def test_doctor_text_lists_every_check():
     assert areas == ["lmprep", "torch", "gpu", "database", "files", "network", "signals", "namespaces", "processes"]
 
 
-def test_without_a_sandbox_doctor_says_what_is_not_isolated(monkeypatch):
+def test_without_a_sandbox_doctor_says_what_is_not_isolated(monkeypatch, tmp_path):
     none = {
         "namespaces": {"applied": False, "why": "unprivileged namespaces refused (Operation not permitted)"},
         "landlock": {"applied": False, "abi": 0, "why": "the kernel has no Landlock (Linux 5.13+, enabled as an LSM)"},
@@ -47,7 +47,7 @@ def test_without_a_sandbox_doctor_says_what_is_not_isolated(monkeypatch):
         "signal": False,
     }
     monkeypatch.setattr(sandbox, "self_test", lambda: none)
-    found = doctor.diagnose(":memory:")
+    found = doctor.diagnose(tmp_path / "lmprep.db")
     assert found.level == "process+rlimits"
     checks = {c.area: c for c in found.checks}
     assert checks["files"].detail == (
