@@ -13,6 +13,8 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 
+from grader.sandbox import describe as describe_sandbox
+
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -115,10 +117,8 @@ def apply_to_self(limits: Limits, cuda: bool) -> dict[str, bool]:
 
 def isolation_summary(applied: dict[str, bool], subreaper: bool, sandbox: dict | None = None) -> dict:
     """What a Report states about isolation: the level, what holds and what does not."""
-    from grader import sandbox as sandbox_mod
-
     sandbox = sandbox or {}
-    level, confined = sandbox_mod.describe(sandbox.get("namespaces"), sandbox.get("landlock"))
+    level, confined = describe_sandbox(sandbox.get("namespaces"), sandbox.get("landlock"))
     notes = [
         "separate worker process; the verdict is computed in the judge",
         "data-only wire protocol (no pickle)",

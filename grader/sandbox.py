@@ -214,7 +214,8 @@ def describe(namespaces: dict | None, landlock: dict | None) -> tuple[str, list[
             "file system: reads limited to the system, Python's libraries and the submission; "
             "writes limited to a private work directory (Landlock)"
         )
-        notes.append("TCP: refused (Landlock)" if landlock.get("tcp") else "")
+        if landlock.get("tcp"):
+            notes.append("TCP: refused (Landlock)")
         if landlock.get("signals"):
             notes.append("signals and abstract sockets: cannot reach processes outside the sandbox (Landlock)")
     else:
@@ -226,7 +227,7 @@ def describe(namespaces: dict | None, landlock: dict | None) -> tuple[str, list[
         notes.append(f"not isolated: network by namespace ({namespaces.get('why', 'not tried')})")
     if not landlock.get("tcp") and not namespaces.get("applied"):
         notes.append("not isolated: network (the submission can open connections)")
-    return "+".join(level) or "none", [n for n in notes if n]
+    return "+".join(level) or "none", notes
 
 
 # ---------------------------------------------------------------- probing
