@@ -27,11 +27,14 @@ def file_for(ch: Challenge) -> Path:
 def starting_text(ch: Challenge, key: bool = False) -> str:
     """What the learner starts from: the stub, or the quiz's blank answer sheet
     (``key``: the sheet filled with the right answers)."""
-    header = HEADER.format(slug=ch.slug)
     if ch.kind == "quiz":
         questions = bank.questions(ch)
-        return quiz.answer_sheet(ch.slug, questions, header, quiz.key(questions) if key else None)
-    return header + ch.stub.read_text(encoding="utf-8")
+        return _sheet(ch, questions, quiz.key(questions) if key else None)
+    return HEADER.format(slug=ch.slug) + ch.stub.read_text(encoding="utf-8")
+
+
+def _sheet(ch: Challenge, questions: list[quiz.Question], answers: dict | None) -> str:
+    return quiz.answer_sheet(ch.slug, questions, HEADER.format(slug=ch.slug), answers)
 
 
 def save_answers(ch: Challenge, answers: dict) -> Path:
@@ -40,7 +43,7 @@ def save_answers(ch: Challenge, answers: dict) -> Path:
     if path.exists():
         backup(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(quiz.answer_sheet(ch.slug, bank.questions(ch), HEADER.format(slug=ch.slug), answers), "utf-8")
+    path.write_text(_sheet(ch, bank.questions(ch), answers), encoding="utf-8")
     return path
 
 
