@@ -162,7 +162,15 @@ def list_(topic: str | None, difficulty: str | None, status: str | None, as_json
             continue
         if status and state.status != status:
             continue
-        rows.append({**ch.to_dict(), "status": state.status, "attempts": state.attempts, "hints": state.hints})
+        rows.append(
+            {
+                **ch.to_dict(),
+                "status": state.status,
+                "attempts": state.attempts,
+                "grader_errors": state.grader_errors,
+                "hints": state.hints,
+            }
+        )
     if as_json:
         echo_json(rows)
     else:

@@ -11,7 +11,7 @@ from grader import Report
 from grader.challenge import Challenge
 from lmprep import bank, grading, paths, scheduler, workspace
 from lmprep.errors import LmprepError
-from lmprep.store import ChallengeProgress, ProgressStore
+from lmprep.store import ChallengeProgress, ProgressStore, counted
 
 HINT_SECTION = re.compile(r"^## Hint (\d+)\s*$", re.M)
 
@@ -138,7 +138,11 @@ class Learner:
     # ------------------------------------------------------------ summary
 
     def summary(self) -> dict:
-        """Solved / attempted / total per topic and per difficulty, plus recent activity."""
+        """Solved / attempted / total per topic and per difficulty, plus recent activity.
+
+        ``attempts`` counts the learner's attempts; Internal Errors are counted apart in
+        ``grader_errors`` and listed in ``recent`` with ``counted`` false.
+        """
         challenges = bank.all_challenges()
         progress = self.progress()
 
@@ -160,13 +164,16 @@ class Learner:
                 "verdict": a["verdict"] or a["status"],
                 "score": a["score"],
                 "max_score": a["max_score"],
+                "counted": counted(a),
             }
             for a in attempts[-10:][::-1]
         ]
+        learners = sum(map(counted, attempts))
         return {
             "solved": sum(p.solved for p in progress.values()),
             "total": len(challenges),
-            "attempts": len(attempts),
+            "attempts": learners,
+            "grader_errors": len(attempts) - learners,
             "hints": sum(p.hints for p in progress.values()),
             "by_topic": group("topic"),
             "by_difficulty": group("difficulty"),

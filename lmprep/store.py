@@ -5,6 +5,10 @@ challenge version) and events (challenge started, hint revealed, solution reveal
 reset, skipped). Everything else — solved, in progress, hints used — is derived from
 those two tables when read, so there is no second copy of the truth to drift.
 
+An attempt graded Internal Error (a fault of the grader or the machine) is kept, code and
+message included, as the evidence of that fault, but it is never counted as the
+learner's: see `counted`.
+
 - Schema changes are numbered migrations (``m001_initial``, ...) applied under an
   exclusive file lock, so concurrent first runs cannot race. A shipped migration is
   never edited.
@@ -29,6 +33,7 @@ from typing import Any
 
 import sqlite_utils
 
+from grader import Verdict
 from lmprep.errors import LmprepError
 
 BUSY_TIMEOUT_S = 60.0
@@ -77,12 +82,27 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+def counted(attempt: dict) -> bool:
+    """Whether an attempt counts as the learner's: every one but those graded Internal Error.
+
+    A grader fault says nothing of the learner's code, so it adds no attempt, sets no last
+    verdict and no score. Interrupted and running attempts still count.
+    """
+    return not (attempt["status"] == "done" and attempt["verdict"] == Verdict.INTERNAL_ERROR.value)
+
+
 @dataclass
 class ChallengeProgress:
-    """What the store knows of one challenge, derived from attempts and events."""
+    """What the store knows of one challenge, derived from attempts and events.
+
+    ``attempts`` counts only the learner's attempts (see `counted`); ``grader_errors``
+    counts those the grader failed to judge. Grader errors alone do not put a challenge
+    in progress: it is in progress once started or attempted.
+    """
 
     slug: str
     attempts: int = 0
+    grader_errors: int = 0
     solved: bool = False
     best_score: float = 0.0
     max_score: float = 0.0
@@ -257,6 +277,9 @@ class ProgressStore:
             p = get(row["slug"])
             p.last_activity = max(p.last_activity, row["created_at"])
             if row["created_at"] <= reset_at.get(row["slug"], ""):
+                continue
+            if not counted(row):
+                p.grader_errors += 1
                 continue
             p.attempts += 1
             if row["status"] == "done":

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -63,6 +64,38 @@ def test_whole_loop_wrong_then_right_then_progress():
     assert text.startswith("Solved 1 of 2 challenges; 2 attempts, 0 hints used.\n")
     # solved: next moves on to the other challenge
     assert "Scale a tensor" in run("next").output
+
+
+def test_internal_errors_are_listed_but_not_counted(monkeypatch):
+    from grader import Report
+    from lmprep import grading
+
+    verdicts = iter([("Internal Error", 0), ("Wrong Answer", 6), ("Internal Error", 0), ("Accepted", 8)])
+
+    def grade_file(path, slug, device="auto", public_only=False):
+        verdict, score = next(verdicts)
+        return Report(verdict=verdict, challenge=slug, score=score, max_score=8.0)
+
+    monkeypatch.setattr(grading, "grade_file", grade_file)
+    run("next")
+    assert [run("submit").exit_code for _ in range(4)] == [19, 10, 19, 0]
+    summary = json.loads(run("progress", "--json").output)
+    assert (summary["attempts"], summary["grader_errors"]) == (2, 2)
+    assert summary["by_topic"]["testing"] == {"total": 2, "solved": 1, "attempted": 1}
+    recent = [(a["verdict"], a["counted"]) for a in summary["recent"]]
+    assert recent == [("Accepted", True), ("Internal Error", False), ("Wrong Answer", True), ("Internal Error", False)]
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "WHEN", run("progress").output)
+    assert text.startswith("Solved 1 of 2 challenges; 2 attempts (2 grader errors not counted), 0 hints used.\n")
+    assert text.endswith(
+        "Recent attempts:\n"
+        "  WHEN  toy-sum                        Accepted 8/8\n"
+        "  WHEN  toy-sum                        Internal Error (grader fault, not counted)\n"
+        "  WHEN  toy-sum                        Wrong Answer 6/8\n"
+        "  WHEN  toy-sum                        Internal Error (grader fault, not counted)\n"
+    )
+    (row,) = [r for r in json.loads(run("list", "--json").output) if r["slug"] == "toy-sum"]
+    assert (row["status"], row["attempts"], row["grader_errors"]) == ("solved", 2, 2)
+    assert "toy-sum                          testing        easy    solved (2 attempts)\n" in run("list").output
 
 
 def test_attempt_records_code_device_and_tests():

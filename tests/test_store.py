@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from grader import Report, Verdict
 from lmprep.store import ProgressStore, StoreError, migrations, move_aside
 from tests.conftest import HOSTILE, ROOT, TOY_CHALLENGES
 
@@ -68,6 +69,49 @@ def test_progress_is_derived_and_reset_clears_it(tmp_path):
     store.add_event("b", "start")
     store.add_event("b", "skip")
     assert store.progress()["b"].status == "skipped" and store.current() is None
+
+
+def _record(store, slug, verdict, score):
+    attempt = store.begin_attempt(slug, "f.py", f"# {verdict}", "cpu", "hash")
+    report = Report(verdict=verdict, challenge=slug, score=score, max_score=8.0, message=f"{verdict} message")
+    store.finish_attempt(attempt, report)
+
+
+def test_internal_errors_are_kept_but_never_counted_as_the_learners(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    for verdict, score in [("Internal Error", 8), ("Wrong Answer", 6), ("Accepted", 8), ("Internal Error", 8)]:
+        _record(store, "a", verdict, score)
+    state = store.progress()["a"]
+    assert (state.attempts, state.grader_errors) == (2, 2)
+    assert (state.last_verdict, state.solved, state.best_score, state.status) == ("Accepted", True, 8.0, "solved")
+    kept = [(a["verdict"], a["code"], a["message"]) for a in store.attempts("a")]
+    assert kept[0] == ("Internal Error", "# Internal Error", "Internal Error message") and len(kept) == 4
+
+
+def test_an_internal_error_sets_no_verdict_or_score(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    _record(store, "a", "Wrong Answer", 3)
+    _record(store, "a", Verdict.INTERNAL_ERROR.value, 5)
+    state = store.progress()["a"]
+    assert (state.attempts, state.last_verdict, state.best_score) == (1, "Wrong Answer", 3.0)
+
+
+def test_grader_errors_alone_do_not_start_a_challenge(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    _record(store, "a", "Internal Error", 0)
+    state = store.progress()["a"]
+    assert (state.attempts, state.grader_errors, state.last_verdict, state.status) == (0, 1, "", "new")
+    assert store.current() is None
+    store.add_event("a", "start")
+    assert store.progress()["a"].status == "in progress" and store.current() == "a"
+
+
+def test_an_interrupted_attempt_still_counts(tmp_path):
+    store = ProgressStore(tmp_path / "p.db")
+    attempt = store.begin_attempt("a", "f.py", "code", "cpu", "hash")
+    store.db.conn.execute("UPDATE attempts SET pid = 0 WHERE id = ?", (attempt,))  # its process is gone
+    state = store.progress()["a"]
+    assert (state.attempts, state.grader_errors, state.last_verdict) == (1, 0, "interrupted")
 
 
 def test_unknown_event_kind_is_refused(tmp_path):
