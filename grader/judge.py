@@ -35,7 +35,15 @@ def nvidia_present() -> bool:
 
 
 class Judge:
-    def __init__(self, challenge_dir: str, submission: str, device: str, workdir: str, public_only: bool = False):
+    def __init__(
+        self,
+        challenge_dir: str,
+        submission: str,
+        device: str,
+        workdir: str,
+        public_only: bool = False,
+        protected: list[str] = (),
+    ):
         self.started = time.perf_counter()
         self.challenge = challenge_mod.load(challenge_dir)
         self.submission = os.path.realpath(submission)
@@ -58,8 +66,8 @@ class Judge:
             cache_dir=os.path.join(os.environ["LMPREP_GRADER_CACHE"], "matplotlib")
             if os.environ.get("LMPREP_GRADER_CACHE")
             else None,
-            # every challenge's specs, references and mutants, and the judge's own files
-            protected=[str(Path(challenge_dir).resolve().parent), workdir],
+            # every challenge's specs, references and mutants, the judge's own files, what the caller names
+            protected=[str(Path(challenge_dir).resolve().parent), workdir, *protected],
             sandbox=os.environ.get("LMPREP_SANDBOX", "on") != "off",
         )
         self.session = Session(self.config, ch.time_limit_s)
@@ -102,14 +110,19 @@ class Judge:
         try:
             self.session.ready()
         except GraderFault as exc:
-            return self.finish(Verdict.INTERNAL_ERROR, str(exc))
+            return self.finish(Verdict.INTERNAL_ERROR, with_remedy(str(exc)))
         except RemoteException as exc:
             return self.finish(Verdict.RUNTIME_ERROR, f"importing your file raised {exc}")
         except SubmissionError as exc:
             outcome = Outcome(exc.outcome)
             return self.finish(outcome.verdict, f"while importing your file: {exc or outcome.value}")
         hello = self.session.hello or {}
-        self.report.isolation = limits.isolation_summary(hello.get("limits", {}), self.subreaper, hello.get("sandbox"))
+        self.report.isolation = limits.isolation_summary(
+            hello.get("limits", {}), self.subreaper, hello.get("sandbox"), hello.get("memory")
+        )
+        self.report.limits["memory"] = hello.get("memory", {})
+        if hello.get("skipped_libraries"):
+            self.report.limits["libraries_not_installed"] = hello["skipped_libraries"]
         if hello.get("torch"):
             self.report.versions["torch"] = hello["torch"]
         problem = check_interface(self.challenge, self.session.interface or {})
@@ -188,6 +201,11 @@ class Judge:
         if "cuda" in ctx.devices and not cuda:
             self.report.devices_skipped = ["cuda"]
         if int(code) not in (0, 1):
+            if ctx.collect_errors:
+                return self.finish(
+                    Verdict.INTERNAL_ERROR,
+                    with_remedy(f"the specs could not be collected: {ctx.collect_errors[0]}"),
+                )
             return self.finish(Verdict.INTERNAL_ERROR, f"the specs could not run (pytest exit code {int(code)})")
         verdict = decide(tests)
         first = self.report.first_failure
@@ -221,7 +239,13 @@ class Judge:
             report = self.static_checks()
             if report is None:
                 self.session.spawn()  # the worker imports while we import
-                self.import_oracles()
+                try:
+                    self.import_oracles()
+                except Exception as exc:  # noqa: BLE001 - a missing dependency or a broken reference
+                    return self.finish(
+                        Verdict.INTERNAL_ERROR,
+                        with_remedy(f"the grader could not load the specs' oracles: {type(exc).__name__}: {exc}"),
+                    )
                 report = self.load_submission() or self.run_specs()
         finally:
             self.session.close()
@@ -244,6 +268,13 @@ class Judge:
 
 
 # ---------------------------------------------------------------- helpers
+
+REINSTALL = "a grading dependency is missing: reinstall lmprep with its dependencies (pip install lmprep)"
+
+
+def with_remedy(message: str) -> str:
+    """An Internal Error's message, with what to do where the cause is known."""
+    return f"{message} ({REINSTALL})" if "No module named" in message else message
 
 
 def _syntax_message(exc: SyntaxError) -> str:
@@ -360,15 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--public-only", action="store_true")
+    parser.add_argument("--protect", action="append", default=[], help="a path the worker must not read")
     args = parser.parse_args(argv)
     sys.dont_write_bytecode = True
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     limits.prctl(limits.PR_SET_DUMPABLE, 0)  # same-user processes cannot open /proc/<judge>/{mem,fd,environ}
     try:
-        judge = Judge(args.challenge, args.submission, args.device, args.workdir, args.public_only)
+        judge = Judge(args.challenge, args.submission, args.device, args.workdir, args.public_only, args.protect)
         report = judge.run()
     except challenge_mod.ChallengeError as exc:
         report = Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(args.challenge).name, message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the grader's own fault, said in one line
+        message = with_remedy(f"the judge failed: {type(exc).__name__}: {exc}")
+        report = Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(args.challenge).name, message=message)
     # through a pipe, not a file: nothing the worker plants in a folder can stand in for it
     with os.fdopen(args.report_fd, "w", encoding="utf-8") as fh:
         fh.write(report.to_json())

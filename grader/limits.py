@@ -26,7 +26,7 @@ MEMORY_WATCHDOG_EXIT = 86
 @dataclass(frozen=True)
 class Limits:
     time_limit_s: float = 5.0  # wall clock per test, enforced by the judge
-    memory_limit_mb: int = 2048  # address space (CPU) or data segment + RSS watchdog (CUDA)
+    memory_limit_mb: int = 2048  # the learner's budget above what the loaded libraries map (`limit_memory`)
     output_limit_kb: int = 1024  # everything the worker prints, all tests together
     cpu_limit_s: int = 600  # CPU seconds over a worker's whole life (backstop for the wall clock)
     open_files: int = 256
@@ -89,40 +89,81 @@ def _count_user_processes() -> int:
     return count
 
 
-def apply_to_self(limits: Limits, cuda: bool) -> dict[str, bool]:
-    """Set the worker's own rlimits before any learner code runs; returns what took."""
+def _setlimit(applied: dict[str, bool], name: str, which: int, soft: int, hard: int | None = None) -> None:
+    try:
+        resource.setrlimit(which, (soft, soft if hard is None else hard))
+        applied[name] = True
+    except (ValueError, OSError):
+        applied[name] = False
+
+
+def apply_to_self(limits: Limits) -> dict[str, bool]:
+    """Set the worker's own rlimits, all but memory (see `limit_memory`), before its
+    libraries load; returns what took."""
     applied: dict[str, bool] = {}
-
-    def setlimit(name: str, which: int, soft: int, hard: int | None = None) -> None:
-        try:
-            resource.setrlimit(which, (soft, soft if hard is None else hard))
-            applied[name] = True
-        except (ValueError, OSError):
-            applied[name] = False
-
-    memory = limits.memory_limit_mb << 20
-    if cuda:
-        # the CUDA build cannot even import under an address-space limit
-        setlimit("data", resource.RLIMIT_DATA, memory)
-    else:
-        setlimit("address_space", resource.RLIMIT_AS, memory)
-    setlimit("cpu", resource.RLIMIT_CPU, limits.cpu_limit_s, limits.cpu_limit_s + 1)
-    setlimit("file_size", resource.RLIMIT_FSIZE, limits.output_limit_kb << 10)
-    setlimit("open_files", resource.RLIMIT_NOFILE, limits.open_files)
-    setlimit("core", resource.RLIMIT_CORE, 0)
+    _setlimit(applied, "cpu", resource.RLIMIT_CPU, limits.cpu_limit_s, limits.cpu_limit_s + 1)
+    _setlimit(applied, "file_size", resource.RLIMIT_FSIZE, limits.output_limit_kb << 10)
+    _setlimit(applied, "open_files", resource.RLIMIT_NOFILE, limits.open_files)
+    _setlimit(applied, "core", resource.RLIMIT_CORE, 0)
     if hasattr(resource, "RLIMIT_NPROC"):
-        setlimit("processes", resource.RLIMIT_NPROC, _count_user_processes() + limits.processes)
+        _setlimit(applied, "processes", resource.RLIMIT_NPROC, _count_user_processes() + limits.processes)
     return applied
 
 
-def isolation_summary(applied: dict[str, bool], subreaper: bool, sandbox: dict | None = None) -> dict:
+def memory_in_use() -> dict[str, int]:
+    """This process's address space, data segment and resident memory, in bytes."""
+    found = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmSize", "VmData", "VmRSS"):
+                found[key] = int(value.split()[0]) << 10  # kB
+    return {"address_space": found["VmSize"], "data": found["VmData"], "resident": found["VmRSS"]}
+
+
+def limit_memory(limits: Limits, cuda: bool) -> dict:
+    """Give the submission ``memory_limit_mb`` on top of what this process has mapped now,
+    once its libraries are loaded: an import of the CUDA build of torch maps ~3.2 GB, the
+    CPU build ~0.7 GB, and neither is the learner's to pay for.
+
+    Without CUDA an address-space limit (RLIMIT_AS) holds every allocation. With CUDA
+    address-space limits break the driver (it reserves huge virtual ranges), so the data
+    segment is limited (RLIMIT_DATA) and a watchdog ends the process when its resident
+    memory goes over the budget (`MEMORY_WATCHDOG_EXIT`). Returns what holds, for the Report.
+    """
+    budget = limits.memory_limit_mb << 20
+    try:
+        used = memory_in_use()
+    except (OSError, KeyError, ValueError):
+        return {"mechanism": "none", "why": "/proc/self/status is not readable here"}
+    kind, key = ("data segment + resident-memory watchdog", "data") if cuda else ("address space", "address_space")
+    which = resource.RLIMIT_DATA if cuda else resource.RLIMIT_AS
+    applied: dict[str, bool] = {}
+    _setlimit(applied, "memory", which, used[key] + budget)
+    if not applied["memory"]:
+        return {"mechanism": "none", "why": f"the kernel refused the {kind} limit"}
+    held = {
+        "mechanism": kind,
+        "baseline_mb": used[key] >> 20,
+        "budget_mb": limits.memory_limit_mb,
+        "limit_mb": (used[key] + budget) >> 20,
+    }
+    if cuda:
+        held["resident_limit_mb"] = (used["resident"] + budget) >> 20
+    return held
+
+
+def isolation_summary(
+    applied: dict[str, bool], subreaper: bool, sandbox: dict | None = None, memory: dict | None = None
+) -> dict:
     """What a Report states about isolation: the level, what holds and what does not."""
-    sandbox = sandbox or {}
+    sandbox, memory = sandbox or {}, memory or {}
     level, confined = describe_sandbox(sandbox.get("namespaces"), sandbox.get("landlock"))
     notes = [
         "separate worker process; the verdict is computed in the judge",
         "data-only wire protocol (no pickle)",
         "resource limits: " + ", ".join(sorted(k for k, v in applied.items() if v)),
+        describe_memory(memory),
     ]
     if os.getuid() == 0:
         notes.append("running as root: the process-count limit is not enforced by the kernel")
@@ -131,6 +172,19 @@ def isolation_summary(applied: dict[str, bool], subreaper: bool, sandbox: dict |
     )
     notes += confined
     return {"level": f"process+rlimits+{level}" if level != "none" else "process+rlimits", "notes": notes}
+
+
+def describe_memory(memory: dict) -> str:
+    """One line on the memory limit that held (see `limit_memory`)."""
+    if memory.get("mechanism", "none") == "none":
+        return f"not limited: memory ({memory.get('why', 'not tried')})"
+    text = (
+        f"memory: {memory['budget_mb']} MB for the submission on top of the {memory['baseline_mb']} MB "
+        f"its libraries had mapped ({memory['mechanism']}"
+    )
+    if "resident_limit_mb" in memory:
+        text += f"; resident memory capped at {memory['resident_limit_mb']} MB"
+    return text + ")"
 
 
 # ---------------------------------------------------------------- process trees

@@ -52,6 +52,7 @@ class Context:
     public_only: bool = False
     items: list = field(default_factory=list)
     results: dict[str, Result] = field(default_factory=dict)
+    collect_errors: list[str] = field(default_factory=list)  # "file: the error", for an Internal Error
 
 
 CONTEXT: Context | None = None
@@ -80,6 +81,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = [item for item in items if item.get_closest_marker("public")]
     ctx.items = list(items)
     ctx.results = {item.nodeid: Result(item.nodeid) for item in items}
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A spec file that cannot be collected is the grader's fault: keep why, in one line."""
+    if report.failed:
+        lines = [line[1:].strip() for line in str(report.longrepr).splitlines() if line.startswith("E ")]
+        where = report.nodeid.rsplit("/", 1)[-1] or "the specs"
+        _ctx().collect_errors.append(f"{where}: {lines[-1] if lines else str(report.longrepr).strip()[-300:]}")
 
 
 @pytest.fixture

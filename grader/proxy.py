@@ -36,6 +36,7 @@ BOOTSTRAP = (
     "from grader.worker import main; main()"
 )
 MAX_TIMEOUTS = 2  # after this many tests time out, the rest fail at once
+MAX_CRASHES = 2  # after the worker died in this many tests, the rest fail at once
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT")
 
 
@@ -214,7 +215,7 @@ class WorkerProcess:
             raise GraderFault(f"the worker did not start ({type(exc).__name__}, status {status})") from None
         if self.hello.get("preload_error"):
             self.kill()
-            raise GraderFault(f"the worker could not load the challenge's libraries: {self.hello['preload_error']}")
+            raise GraderFault(f"the worker {self.hello['preload_error']}")
         return self.hello
 
     def exchange(self, frame: bytes, deadline: float, on_ref) -> dict:
@@ -313,6 +314,7 @@ class Session:
         self.last_call = CallInfo()
         self.workers_started = 0
         self.timeouts = 0  # tests that ran out of time; after MAX_TIMEOUTS the rest fail fast
+        self.crashes: list[SubmissionError] = []  # calls that ended the worker; after MAX_CRASHES the rest fail fast
 
     # -- lifecycle
 
@@ -360,10 +362,16 @@ class Session:
             if not str(exc):
                 raise TimeLimitExceeded(f"the test took longer than its {self.test_limit:g} s time limit") from None
             raise
+        except SubmissionError as exc:  # the worker is gone: the next test pays for a fresh one
+            self.crashes.append(exc)
+            raise
 
     def request(self, message: dict) -> Any:
         if self.timeouts >= MAX_TIMEOUTS:
             raise TimeLimitExceeded(f"not run: {self.timeouts} earlier tests exceeded the time limit")
+        if len(self.crashes) >= MAX_CRASHES:
+            last = self.crashes[-1]
+            raise type(last)(f"not run: the worker died in {len(self.crashes)} earlier tests (last: {last})")
         worker = self.ready()
         start = time.monotonic()
         try:

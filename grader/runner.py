@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from grader.report import Report, Verdict
@@ -46,8 +47,13 @@ def grade(
     public_only: bool = False,
     timeout_s: float | None = None,
     cache_dir: str | Path | None = None,
+    protected: Iterable[str | Path] = (),
 ) -> Report:
     """Grade ``submission`` against the challenge in ``challenge_dir``.
+
+    The worker can never read the folder of challenges ``challenge_dir`` sits in;
+    ``protected`` names more files and folders it must not read (other content, the
+    learner's progress database).
 
     ``timeout_s`` bounds the whole judge run (default: generous, from the challenge's
     limits); a judge that overruns it is killed with its workers and the result is an
@@ -88,6 +94,8 @@ def grade(
     ]
     if public_only:
         cmd.append("--public-only")
+    for path in protected:
+        cmd += ["--protect", str(Path(path).resolve())]
     started = time.perf_counter()
     received: list[bytes] = []
     try:
@@ -122,12 +130,21 @@ def grade(
         except (IndexError, ValueError, TypeError):
             tail = out.decode("utf-8", "replace").strip().splitlines()[-1:] if out else []
             detail = f": {tail[0]}" if tail else ""
-            return _internal(slug, f"the judge stopped without a report (exit status {proc.returncode}){detail}")
+            status = proc.returncode
+            how = f"was killed by signal {_signal_name(-status)}" if status < 0 else f"exited with status {status}"
+            return _internal(slug, f"the judge {how} without a report{detail}")
         report.timings["wall_s"] = round(time.perf_counter() - started, 4)
         return report
     finally:
         _kill_group(locals().get("proc"))
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _read_all(fd: int) -> bytes:

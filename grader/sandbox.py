@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import site
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -143,10 +144,38 @@ def readable_trees(roots: Iterable[str], protected: list[Path]) -> list[Path]:
 
 
 def python_roots() -> list[str]:
-    """Where this interpreter's code lives: prefixes and every folder on sys.path."""
-    roots = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
-    roots.update(p for p in sys.path if p and os.path.isdir(p))
+    """Where this interpreter's code lives: Python's prefixes and its site-packages whole;
+    of any other folder on sys.path (a checkout that an editable install or the grader's
+    bootstrap put there) only the packages and modules, never its data, tests or ``.git``."""
+    whole = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    whole.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
+    if site.ENABLE_USER_SITE:
+        whole.add(site.getusersitepackages())
+    whole_paths = [Path(p).resolve() for p in whole]
+    roots = {str(p) for p in whole_paths if p.is_dir()}
+    for entry in sys.path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        path = Path(entry).resolve()
+        if any(path == p or p in path.parents for p in whole_paths):
+            roots.add(str(path))
+        else:
+            roots.update(str(child) for child in _importables(path))
     return sorted(roots)
+
+
+def _importables(folder: Path) -> list[Path]:
+    """The regular packages and the modules directly in ``folder``."""
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return []
+    return [
+        child
+        for child in children
+        if (child.is_dir() and (child / "__init__.py").is_file())
+        or (child.is_file() and child.suffix in (".py", ".so", ".pyd"))
+    ]
 
 
 def restrict(*, read: list[Path], read_files: list[Path], write: list[Path]) -> dict:

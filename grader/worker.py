@@ -398,6 +398,21 @@ def _memory_watchdog(limit_bytes: int) -> None:
     threading.Thread(target=watch, name="lmprep-memory-watchdog", daemon=True).start()
 
 
+def preload(names: list[str]) -> list[str]:
+    """Import the challenge's libraries; returns those not installed here, skipped: the
+    learner cannot import them either, so there is nothing to guard. A library that is
+    installed but fails to import is the machine's fault and raises."""
+    skipped = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise
+            skipped.append(name)
+    return skipped
+
+
 def main(argv: list[str] | None = None) -> None:
     config = json.loads((argv or sys.argv)[1])
     limits.die_with_parent()
@@ -409,24 +424,32 @@ def main(argv: list[str] | None = None) -> None:
     # namespaces need a single-threaded process: before any library starts threads
     namespaces = sandbox.enter_namespaces() if isolate else {"applied": False, "why": "turned off (LMPREP_SANDBOX=off)"}
     lim = limits.Limits(**config["limits"])
-    cuda = config.get("device") == "cuda"
-    applied = limits.apply_to_self(lim, cuda=cuda)
-    if cuda:
-        _memory_watchdog(lim.memory_limit_mb << 20)
+    applied = limits.apply_to_self(lim)
     worker = Worker(config)
     hello: dict[str, Any] = {"pid": os.getpid(), "limits": applied, "cuda": None, "preload_error": None}
+    step = "could not load the challenge's libraries"
     try:
-        for name in config.get("preload", ()):
-            importlib.import_module(name)
+        hello["skipped_libraries"] = preload(config.get("preload", ()))
         torch = sys.modules.get("torch")
+        cuda = False
         if torch is not None:
             torch.set_num_threads(lim.threads)
             hello["cuda"] = bool(torch.cuda.is_available())
             hello["torch"] = torch.__version__
+            cuda = config.get("device") == "cuda" and hello["cuda"]
+            if cuda:
+                step = "could not initialise CUDA"
+                torch.zeros(1, device="cuda")  # the CUDA context is the grader's, not the learner's budget
+        step = "could not set up the forbidden-API guards"
         hello["tripwires"] = forbidden.install_tripwires(
             config.get("forbidden", []), config["submission"], [config["fixtures_dir"]]
         )
+        # what the libraries mapped is measured now: the learner's budget comes on top
+        hello["memory"] = memory = limits.limit_memory(lim, cuda=cuda)
+        if "resident_limit_mb" in memory:
+            _memory_watchdog(memory["resident_limit_mb"] << 20)
         # the libraries are loaded: from here on the worker opens only what it is allowed to
+        step = "could not confine itself"
         landlock = (
             sandbox.confine_worker(
                 submission=config["submission"],
@@ -439,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         hello["sandbox"] = {"namespaces": namespaces, "landlock": landlock}
     except BaseException as exc:  # noqa: BLE001 - reported to the judge as a machine fault
-        hello["preload_error"] = f"{type(exc).__name__}: {exc}"
+        hello["preload_error"] = f"{step}: {type(exc).__name__}: {exc}"
     worker.send(hello)
     worker.serve()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grader import Report, grade
 from grader.runner import cuda_requested_but_missing
-from lmprep import bank, workspace
+from lmprep import bank, paths, workspace
 from lmprep.errors import LmprepError
 
 WHAT = {"code": "a submission is a Python file (.py)", "quiz": "a quiz's answers are a TOML file (.toml)"}
@@ -29,11 +29,21 @@ def check_device(device: str) -> None:
         raise LmprepError("--device cuda: no NVIDIA GPU on this machine (use --device auto or cpu)")
 
 
-def grade_file(path: str | Path, slug: str, device: str = "auto", public_only: bool = False) -> Report:
+def hidden_paths(db: str | Path | None = None) -> list[Path]:
+    """What a submission must never read: every challenges folder lmprep knows of (the
+    bank in use and the one shipped with lmprep) and the learner's data (the progress
+    database). The grader adds the graded challenge's own folder and its work files."""
+    found = [bank.challenges_dir(), bank.content_root() / "challenges", paths.home(), paths.database(db)]
+    return list(dict.fromkeys(p.expanduser().resolve() for p in found))
+
+
+def grade_file(
+    path: str | Path, slug: str, device: str = "auto", public_only: bool = False, db: str | Path | None = None
+) -> Report:
     """Grade the file at ``path`` as a submission (or a quiz's answer sheet) to ``slug``."""
     challenge = bank.get(slug)
     path = check_submission_file(path, challenge.kind)
     if challenge.kind == "quiz" and public_only:
         raise LmprepError(f"{slug} is a quiz: it has no examples to run; `lmprep submit` grades your answers")
     check_device(device)
-    return grade(challenge.path, path, device=device, public_only=public_only)
+    return grade(challenge.path, path, device=device, public_only=public_only, protected=hidden_paths(db))

@@ -82,7 +82,7 @@ class Learner:
         path, ch = self.resolve(path, slug)
         code = path.read_text(encoding="utf-8", errors="replace")
         attempt = self.store.begin_attempt(ch.slug, str(path), code, device, ch.content_hash())
-        report = grading.grade_file(path, ch.slug, device=device)
+        report = grading.grade_file(path, ch.slug, device=device, db=self.db_path)
         self.store.finish_attempt(attempt, report)
         return report, attempt
 
@@ -92,7 +92,7 @@ class Learner:
 
     def test(self, path: Path | None, slug: str | None, device: str = "auto") -> Report:
         path, ch = self.resolve(path, slug)
-        return grading.grade_file(path, ch.slug, device=device, public_only=True)
+        return grading.grade_file(path, ch.slug, device=device, public_only=True, db=self.db_path)
 
     # ------------------------------------------------------------ help
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from grader import Report, Verdict, grade
 from lmprep import bank, workspace
 from lmprep.errors import LmprepError
+from lmprep.grading import hidden_paths
 
 HINT = re.compile(r"^## Hint (\d+)\s*$", re.M)
 
@@ -129,9 +130,11 @@ def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto
         work.append((check, challenge.stub, _judge_stub))
         work += [(check, m, lambda c, r, name=m.stem: _judge_mutant(c, name, r)) for m in challenge.mutants]
 
+    hidden = hidden_paths()
+
     def run(item):
         check, submission, _ = item
-        return grade(Path(check.path), submission, device=device)
+        return grade(Path(check.path), submission, device=device, protected=hidden)
 
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         reports = list(pool.map(run, work))

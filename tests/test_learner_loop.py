@@ -72,7 +72,7 @@ def test_internal_errors_are_listed_but_not_counted(monkeypatch):
 
     verdicts = iter([("Internal Error", 0), ("Wrong Answer", 6), ("Internal Error", 0), ("Accepted", 8)])
 
-    def grade_file(path, slug, device="auto", public_only=False):
+    def grade_file(path, slug, device="auto", public_only=False, db=None):
         verdict, score = next(verdicts)
         return Report(verdict=verdict, challenge=slug, score=score, max_score=8.0)
 
