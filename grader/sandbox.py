@@ -299,13 +299,70 @@ def probe() -> dict:
     }
 
 
+SKIP_TREES = ("/proc", "/sys", "/dev")
+
+
+def exposed_content(tops: Iterable[str], known: Iterable[str] = (), limit: int = 10) -> tuple[list[str], int]:
+    """Walk every folder this process can list, from ``tops`` down (not /proc, /sys, /dev,
+    no symbolic links), as a hostile submission would, and return what hidden content it
+    can open: a challenge's ``reference.py`` and the files of its ``spec/`` and ``mutants/``
+    (beside a ``challenge.toml``), a checkout's ``.git`` beside a ``challenges/`` folder,
+    any progress database (``lmprep.db``), and those of ``known`` that open. Returns the
+    paths found (at most ``limit``) and how many folders were walked."""
+
+    def opens(path: str) -> bool:
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            return True
+        except OSError:
+            return False
+
+    def listing(folder: str) -> list[os.DirEntry]:
+        try:
+            with os.scandir(folder) as it:
+                return list(it)
+        except OSError:
+            return []
+
+    found: list[str] = [k for k in known if opens(k)]
+    seen: set[str] = set()
+    stack = [t for t in tops if not any(t == s or t.startswith(s + "/") for s in SKIP_TREES)]
+    walked = 0
+    while stack and len(found) < limit:
+        folder = stack.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        entries = listing(folder)
+        walked += bool(entries)
+        names = {e.name for e in entries}
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir and entry.path not in SKIP_TREES:
+                stack.append(entry.path)
+            elif entry.name == "lmprep.db" and opens(entry.path):
+                found.append(entry.path)
+        if "challenge.toml" in names:
+            hidden = [os.path.join(folder, "reference.py")]
+            for part in ("spec", "mutants"):
+                hidden += [e.path for e in listing(os.path.join(folder, part)) if e.is_file(follow_symlinks=False)]
+            found += [h for h in hidden if opens(h)]
+        if "challenges" in names and ".git" in names and listing(os.path.join(folder, ".git", "objects")):
+            found.append(os.path.join(folder, ".git"))
+    return found[:limit], walked
+
+
 _SELF_TEST = """
 import json, os, socket, sys
 from grader import sandbox
 config = json.loads(sys.argv[1])
 result = {"namespaces": sandbox.enter_namespaces()}
 result["landlock"] = sandbox.confine_worker(
-    submission=config["submission"], home=config["home"], protected=[config["secret_dir"]]
+    submission=config["submission"], home=config["home"], protected=[config["secret_dir"], *config["protected"]]
 )
 
 def refused(action):
@@ -321,14 +378,17 @@ result["write_outside"] = refused(lambda: open(config["outside"], "w").write("x"
 result["write_home"] = not refused(lambda: open(os.path.join(config["home"], "x"), "w").write("x"))
 result["tcp"] = refused(lambda: socket.create_connection(("127.0.0.1", config["port"]), timeout=2).close())
 result["signal"] = refused(lambda: os.kill(os.getppid(), 0))
+result["exposed"], result["walked"] = sandbox.exposed_content(config["tops"], config["known"])
 print(json.dumps(result))
 """
 
 
-def self_test() -> dict:
-    """Confine a child exactly as a worker is confined and try what a hostile submission
-    would: read a hidden file, write outside its folder, connect over TCP, signal its
-    parent. Returns what was refused."""
+def self_test(protected: Iterable[str] = (), known: Iterable[str] = ()) -> dict:
+    """Confine a child exactly as a worker is confined (``protected`` as the grader's caller
+    names it) and try what a hostile submission would: read a hidden file, write outside
+    its folder, connect over TCP, signal its parent, and walk every folder it can see for
+    challenge content or a progress database (``known``: files to try by name as well).
+    Returns what was refused and what was found."""
     import json
     import socket
     import subprocess
@@ -343,6 +403,10 @@ def self_test() -> dict:
         server = socket.socket()
         server.bind(("127.0.0.1", 0))
         server.listen()
+        try:
+            top = sorted(os.path.join("/", name) for name in os.listdir("/"))
+        except OSError:
+            top = []
         config = {
             "secret_dir": str(root / "secret"),
             "secret": str(root / "secret" / "spec.py"),
@@ -350,6 +414,10 @@ def self_test() -> dict:
             "home": str(root / "home"),
             "outside": str(root / "outside.txt"),
             "port": server.getsockname()[1],
+            "protected": [str(p) for p in protected],
+            "known": [str(k) for k in known],
+            # what an attacker would try: every top-level folder, Python's own, the user's
+            "tops": list(dict.fromkeys([*top, *python_roots(), os.path.expanduser("~"), os.getcwd()])),
         }
         env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PATH": os.environ.get("PATH", "")}
         try:
@@ -363,7 +431,7 @@ def self_test() -> dict:
                 ],
                 capture_output=True,
                 text=True,
-                timeout=60,
+                timeout=120,
                 env=env,
             )
         finally:

@@ -432,13 +432,13 @@ def watch(path: Path | None, slug: str | None, device: str, interval: float, max
 @cli.command()
 @JSON
 def doctor(as_json: bool) -> None:
-    """Check this machine: torch, GPU, the database, and how far the grader can isolate
-    a submission here (tried on a confined process, not assumed). Exits 1 if something
-    needed for grading is broken.
+    """Check this machine: dependencies, a real grading, torch, GPU, the database, and how
+    far the grader can isolate a submission here (tried on a confined process that walks
+    every folder it can see, not assumed). Exits 1 if something needed for grading is broken.
 
     Example: lmprep doctor
     """
-    from lmprep.doctor import diagnose
+    from lmprep.doctor import BROKEN, diagnose
 
     found = diagnose(learner().db_path)
     if as_json:
@@ -447,8 +447,8 @@ def doctor(as_json: bool) -> None:
         click.echo(f"isolation level: {found.level}")
         for check in found.checks:
             mark = click.style("ok", fg="green") if check.ok else click.style("--", fg="yellow")
-            click.echo(f"  {mark} {check.area:11s} {check.detail}")
-    broken = {c.area for c in found.checks if not c.ok} & {"database", "sandbox", "torch"}
+            click.echo(f"  {mark} {check.area:12s} {check.detail}")
+    broken = {c.area for c in found.checks if not c.ok} & BROKEN
     click.get_current_context().exit(1 if broken else 0)
 
 

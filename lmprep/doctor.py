@@ -1,21 +1,30 @@
 """`lmprep doctor`: what this machine gives lmprep, and what the grader can isolate here.
 
-Every statement comes from a check run now, not from an assumption: the sandbox is tried
-on a child process confined exactly as a worker is (``grader.sandbox.self_test``).
+Every statement comes from a check run now, not from an assumption: every dependency is
+looked up, a real grading runs (a torch challenge's reference, so the judge's imports and
+a worker importing torch under its limits are both proven), and the sandbox is tried on a
+child process confined exactly as a worker is (``grader.sandbox.self_test``), which walks
+every folder it can see for challenge content or a progress database.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
-from grader import sandbox
+from grader import grade, sandbox
 from grader.judge import nvidia_present
-from lmprep import __version__
+from lmprep import __version__, bank
 from lmprep.errors import LmprepError
+from lmprep.grading import hidden_paths
 from lmprep.store import ProgressStore
+
+PROOF_CHALLENGE = "stable-softmax"  # torch in the worker, Hypothesis in the specs: what grading needs
+# a failing check among these means grading itself is broken: `lmprep doctor` exits 1
+BROKEN = {"dependencies", "grading", "database", "sandbox", "torch"}
 
 
 @dataclass
@@ -41,8 +50,56 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _missing_dependencies() -> list[str]:
+    """lmprep's own requirements that are not installed (extras and other Pythons aside)."""
+    try:
+        wanted = metadata.requires("lmprep") or []
+    except metadata.PackageNotFoundError:
+        return []  # run from a checkout that was never installed: nothing to compare with
+    missing = []
+    for line in wanted:
+        requirement, _, marker = line.partition(";")
+        if "extra ==" in marker or (
+            "python_version < '3.11'" in marker and platform.python_version_tuple() >= ("3", "11")
+        ):
+            continue
+        name = re.split(r"[<>=!~\[ ]", requirement.strip(), maxsplit=1)[0]
+        if _version(name) is None:
+            missing.append(name)
+    return missing
+
+
+def _grading_check(db_path) -> Check:
+    """Grade a torch challenge's reference: the judge's imports, a worker importing torch
+    under its limits, and the specs, all proven at once."""
+    path = bank.content_root() / "challenges" / PROOF_CHALLENGE
+    if not (path / "challenge.toml").is_file():
+        return Check("grading", True, f"not tried: {PROOF_CHALLENGE} is not in this install")
+    report = grade(path, path / "reference.py", device="cpu", protected=hidden_paths(db_path))
+    if not report.accepted:
+        return Check("grading", False, f"{PROOF_CHALLENGE}'s reference: {report.verdict}: {report.message}")
+    memory = report.limits.get("memory", {})
+    detail = (
+        f"{PROOF_CHALLENGE}'s reference Accepted in {report.timings.get('wall_s', 0):.1f} s; "
+        f"the worker imported torch {report.versions.get('torch', '?')}"
+    )
+    if memory.get("mechanism", "none") != "none":
+        detail += f" ({memory['baseline_mb']} MB mapped) with {memory['budget_mb']} MB on top ({memory['mechanism']})"
+    return Check("grading", True, detail)
+
+
 def diagnose(db_path) -> Diagnosis:
     checks = [Check("lmprep", True, f"lmprep {__version__}, Python {platform.python_version()} on {platform.system()}")]
+    missing = _missing_dependencies()
+    checks.append(
+        Check(
+            "dependencies",
+            not missing,
+            f"not installed: {', '.join(missing)} (reinstall lmprep: pip install lmprep)"
+            if missing
+            else "every dependency is installed",
+        )
+    )
     torch = _version("torch")
     checks.append(Check("torch", torch is not None, f"torch {torch}" if torch else "torch is not installed"))
     gpu = nvidia_present()
@@ -56,15 +113,25 @@ def diagnose(db_path) -> Diagnosis:
     except LmprepError as exc:
         checks.append(Check("database", False, str(exc)))
 
-    tried = sandbox.self_test()
+    checks.append(_grading_check(db_path))
+    hidden = hidden_paths(db_path)
+    tried = sandbox.self_test(protected=[str(p) for p in hidden], known=[str(db_path)])
     if "error" in tried:
         checks.append(Check("sandbox", False, f"the sandbox test failed to run: {tried['error']}"))
         return Diagnosis("unknown", checks)
     landlock, namespaces = tried["landlock"], tried["namespaces"]
     level, _ = sandbox.describe(namespaces, landlock)
     ll = f"Landlock ABI {landlock.get('abi')}" if landlock.get("applied") else landlock.get("why", "no Landlock")
+    exposed = tried.get("exposed", [])
     checks += [
         Check("files", tried["read_hidden"] and tried["write_outside"], _files(tried, ll)),
+        Check(
+            "content",
+            not exposed,
+            f"readable by a submission: {', '.join(exposed[:3])}"
+            if exposed
+            else f"no challenge content or progress database readable in {tried.get('walked', 0)} folders walked",
+        ),
         Check("network", tried["tcp"], "TCP to 127.0.0.1 refused" if tried["tcp"] else "TCP is open to submissions"),
         Check(
             "signals",
