@@ -16,12 +16,14 @@ import ast
 import importlib.util
 import os
 import platform
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 from grader import challenge as challenge_mod
-from grader import forbidden, limits
+from grader import forbidden, limits, proxy
 from grader.proxy import GraderFault, RemoteException, Session, SubmissionError, WorkerConfig
 from grader.report import Outcome, Report, TestResult, Verdict, decide
 
@@ -383,6 +385,29 @@ def check_interface(ch: challenge_mod.Challenge, interface: dict) -> str | None:
     return None
 
 
+def _stop_with_caller(parent_pid: int | None, workdir: str) -> None:
+    """A judge lives only as long as its caller, and a stopped judge leaves nothing behind.
+
+    SIGTERM (sent by the caller, or by the kernel when the caller dies: PR_SET_PDEATHSIG)
+    kills the worker and sweeps every descendant, as after a timeout, removes the work
+    directory and exits. The parent is checked again after asking, since it may already
+    be gone, and the worker's wait loop checks it too (`proxy.caller_gone`).
+    """
+
+    def stop(signum, frame) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        limits.sweep(os.getpid())
+        shutil.rmtree(workdir, ignore_errors=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    if parent_pid:
+        proxy.CALLER_PID = parent_pid
+        limits.prctl(limits.PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:
+            stop(signal.SIGTERM, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.judge")
     parser.add_argument("--challenge", required=True)
@@ -392,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--public-only", action="store_true")
     parser.add_argument("--protect", action="append", default=[], help="a path the worker must not read")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process (the caller) is gone")
     args = parser.parse_args(argv)
+    _stop_with_caller(args.parent_pid, args.workdir)
     sys.dont_write_bytecode = True
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     limits.prctl(limits.PR_SET_DUMPABLE, 0)  # same-user processes cannot open /proc/<judge>/{mem,fd,environ}

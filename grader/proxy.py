@@ -37,6 +37,8 @@ BOOTSTRAP = (
 )
 MAX_TIMEOUTS = 2  # after this many tests time out, the rest fail at once
 MAX_CRASHES = 2  # after the worker died in this many tests, the rest fail at once
+CALLER_PID: int | None = None  # the judge's caller; when it is gone, the judge stops (see `caller_gone`)
+POLL_SLICE_S = 0.5  # how often a wait for the worker looks at the caller
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT")
 
 
@@ -121,6 +123,12 @@ def remote_exception(error: dict) -> RemoteException:
 # ---------------------------------------------------------------- worker processes
 
 
+def caller_gone() -> None:
+    """If whoever started the judge is gone, stop the judge the way SIGTERM does."""
+    if CALLER_PID is not None and os.getppid() != CALLER_PID:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 @dataclass
 class WorkerConfig:
     submission: str
@@ -199,9 +207,13 @@ class WorkerProcess:
         poller.register(self.from_worker, select.POLLIN | select.POLLHUP)
 
         def check() -> None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(remaining * 1000):
-                raise _Deadline
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _Deadline
+                if poller.poll(min(remaining, POLL_SLICE_S) * 1000):
+                    return
+                caller_gone()
 
         header, body = wire.read_frame(self.from_worker, check)
         return header, body

@@ -22,6 +22,15 @@ from pathlib import Path
 from grader.report import Report, Verdict
 
 JUDGE_GRACE_S = 120.0
+STOP_GRACE_S = 5.0  # a judge told to stop sweeps its workers within this, or is killed
+
+_live: set[subprocess.Popen] = set()  # judges running now, for `stop_all`
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+class GradingStopped(Exception):
+    """`stop_all` was called: this process is ending, and starts no more judges."""
 
 
 def cuda_requested_but_missing(device: str) -> bool:
@@ -65,6 +74,8 @@ def grade(
         from grader import quiz
 
         return quiz.grade(challenge_dir, submission)  # an answer sheet is data: no judge, no worker
+    if _stopping.is_set():
+        raise GradingStopped("grading is stopping")
     workdir = tempfile.mkdtemp(prefix="lmprep-judge-")
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -91,6 +102,8 @@ def grade(
         workdir,
         "--device",
         device,
+        "--parent-pid",  # the judge stops (and sweeps its workers) when this process goes
+        str(os.getpid()),
     ]
     if public_only:
         cmd.append("--public-only")
@@ -115,13 +128,17 @@ def grade(
             raise
         finally:
             os.close(report_write)
+        with _live_lock:
+            _live.add(proc)
+        if _stopping.is_set():  # stop_all ran while this judge was starting
+            raise GradingStopped("grading is stopping")
         # read while the judge runs: a Report larger than the pipe's buffer must not block it
         reader = threading.Thread(target=lambda: received.append(_read_all(report_read)), daemon=True)
         reader.start()
         try:
             out, _ = proc.communicate(timeout=timeout_s or _default_timeout(challenge_dir))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _stop(proc)
             proc.communicate()
             return _internal(slug, "the judge did not finish in time and was stopped")
         reader.join(timeout=10)
@@ -136,8 +153,35 @@ def grade(
         report.timings["wall_s"] = round(time.perf_counter() - started, 4)
         return report
     finally:
-        _kill_group(locals().get("proc"))
+        proc = locals().get("proc")
+        if proc is not None:
+            _stop(proc)
+            with _live_lock:
+                _live.discard(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_all() -> None:
+    """Stop every judge this process started, and start no more: for a process that was
+    interrupted (SIGINT, SIGTERM) and is about to end. Each judge sweeps its workers and
+    their descendants; the `grade` calls waiting on them return or raise `GradingStopped`."""
+    _stopping.set()
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM first: the judge kills its worker and sweeps every descendant (it is their
+    subreaper); SIGKILL to its process group if it has not gone within `STOP_GRACE_S`."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=STOP_GRACE_S)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    _kill_group(proc)
 
 
 def _signal_name(number: int) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -427,6 +429,9 @@ def watch(path: Path | None, slug: str | None, device: str, interval: float, max
             time.sleep(interval)
     except KeyboardInterrupt:
         pass
+    except Interrupted as exc:  # Ctrl-C is how watch stops (its judge is stopped already); SIGTERM is not
+        if exc.signum != signal.SIGINT:
+            raise
 
 
 @cli.command()
@@ -480,5 +485,27 @@ def where(move_aside: bool, as_json: bool) -> None:
             click.echo(f"{name:11s} {place}")
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (judges stopped, attempts marked), then exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum, frame) -> None:
+    from grader.runner import stop_all
+
+    signal.signal(signum, signal.SIG_IGN)  # one stop is enough: a second Ctrl-C must not cut the clean-up short
+    stop_all()
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    cli(prog_name="lmprep")
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        cli(prog_name="lmprep")
+    except Interrupted as exc:
+        click.echo(f"lmprep: stopped by {signal.Signals(exc.signum).name}", err=True)
+        sys.exit(128 + exc.signum)

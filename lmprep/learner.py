@@ -82,7 +82,11 @@ class Learner:
         path, ch = self.resolve(path, slug)
         code = path.read_text(encoding="utf-8", errors="replace")
         attempt = self.store.begin_attempt(ch.slug, str(path), code, device, ch.content_hash())
-        report = grading.grade_file(path, ch.slug, device=device, db=self.db_path)
+        try:
+            report = grading.grade_file(path, ch.slug, device=device, db=self.db_path)
+        except BaseException:  # interrupted (or broken) before a verdict: recorded as such
+            self.store.interrupt_attempt(attempt)
+            raise
         self.store.finish_attempt(attempt, report)
         return report, attempt
 

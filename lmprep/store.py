@@ -208,6 +208,14 @@ class ProgressStore:
             )
             return int(cursor.lastrowid)
 
+    def interrupt_attempt(self, attempt_id: int) -> None:
+        """The grading was stopped (SIGINT, SIGTERM): no verdict, and it says so."""
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE attempts SET status = 'interrupted', finished_at = ? WHERE id = ? AND status = 'running'",
+                (now(), attempt_id),
+            )
+
     def finish_attempt(self, attempt_id: int, report: Any) -> None:
         tests = [
             {k: getattr(t, k) for k in ("id", "name", "outcome", "points", "max_points", "duration_s", "message")}
