@@ -31,9 +31,12 @@ def check_device(device: str) -> None:
 
 def hidden_paths(db: str | Path | None = None) -> list[Path]:
     """What a submission must never read: every challenges folder lmprep knows of (the
-    bank in use and the one shipped with lmprep) and the learner's data (the progress
-    database). The grader adds the graded challenge's own folder and its work files."""
-    found = [bank.challenges_dir(), bank.content_root() / "challenges", paths.home(), paths.database(db)]
+    bank in use and the one shipped with lmprep) and the progress database with its
+    journal files (not the whole folder it is in: ``$LMPREP_HOME`` may hold Python
+    itself). The grader adds the graded challenge's own folder and its work files."""
+    database = paths.database(db).expanduser().resolve()
+    journals = [database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+    found = [bank.challenges_dir(), bank.content_root() / "challenges", database, *journals]
     return list(dict.fromkeys(p.expanduser().resolve() for p in found))
 
 

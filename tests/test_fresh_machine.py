@@ -140,3 +140,16 @@ def test_a_checkout_on_sys_path_lends_only_its_packages():
     assert "grader" in inside and "lmprep" in inside
     assert not [r for r in inside if r.split("/")[0] in ("tests", "challenges", ".git", "reference", "bench", ".")]
     assert sandbox.python_roots()  # and in this process too
+
+
+def test_lmprep_hides_the_content_and_the_database_not_the_folder_around_them(tmp_path, toy_bank, monkeypatch):
+    """$LMPREP_HOME may be a folder that holds Python itself: only the database is cut out."""
+    from lmprep import bank
+    from lmprep.grading import hidden_paths
+
+    monkeypatch.setenv("LMPREP_HOME", str(Path(sys.prefix).parent))
+    hidden = hidden_paths(tmp_path / "my.db")
+    db = (tmp_path / "my.db").resolve()
+    assert hidden == [toy_bank.resolve(), (bank.content_root() / "challenges").resolve(), db] + [
+        db.with_name("my.db" + s) for s in ("-wal", "-shm", "-journal")
+    ]
