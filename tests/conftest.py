@@ -11,6 +11,9 @@ collect_ignore = ["data"]  # the toy challenges' specs run only inside the judge
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 TOY_CHALLENGES = DATA / "challenges"
+# toy challenges with room for a slow submission (toy-walk: the hostile suite's file-system
+# walk), kept out of TOY_CHALLENGES, whose size the learner-loop tests count
+SLOW_CHALLENGES = DATA / "slow-challenges"
 SUBMISSIONS = DATA / "submissions"
 HOSTILE = ROOT / "tests" / "hostile"  # the golden adversarial suite (test_hostile.py)
 

@@ -1,9 +1,10 @@
 """The golden adversarial suite: every file in tests/hostile/ is a hostile submission to
-the toy-sum challenge whose first lines state what must become of it:
+a toy challenge (toy-sum unless it says otherwise) whose first lines state what must become of it:
 
     # expect: <the verdict>
     # message: <a phrase of the verdict's message>   (optional)
     # needs: landlock | landlock-signals | network | nonroot   (optional: skipped without)
+    # challenge: <slug>   (optional: toy-sum; slower ones, like toy-walk, are in SLOW_CHALLENGES)
 
 Each is submitted through the learner's own `submit`, so its attempt lands in a progress
 database, and every case also asserts: the verdict and message, no process left behind,
@@ -22,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from grader import sandbox
+from grader.challenge import load as load_challenge
 from lmprep.learner import Learner
-from tests.conftest import HOSTILE, processes_mentioning
+from tests.conftest import HOSTILE, SLOW_CHALLENGES, TOY_CHALLENGES, processes_mentioning
 
-LIMIT_S = 2.0  # toy-sum's time limit
 PROBE = sandbox.probe()
 ON = os.environ.get("LMPREP_SANDBOX", "on") != "off"  # off: what holds without the sandbox
 NEEDS = {
@@ -37,8 +38,16 @@ NEEDS = {
 
 
 def expectations(path: Path) -> dict[str, str]:
-    header = re.findall(r"^# (expect|message|needs): (.+)$", path.read_text(), re.M)
+    header = re.findall(r"^# (expect|message|needs|challenge): (.+)$", path.read_text(), re.M)
     return dict(header)
+
+
+def challenge_folder(slug: str) -> Path:
+    """The toy challenge a hostile file answers, from the toy bank or the slow one."""
+    for bank in (TOY_CHALLENGES, SLOW_CHALLENGES):
+        if (bank / slug / "challenge.toml").is_file():
+            return bank / slug
+    raise LookupError(f"no toy challenge {slug!r}")
 
 
 CASES = sorted(HOSTILE.glob("*.py"))
@@ -49,6 +58,7 @@ def test_every_hostile_file_states_its_verdict():
     for path in CASES:
         assert "expect" in expectations(path), f"{path.name} has no '# expect:' line"
         assert expectations(path).get("needs", "landlock") in NEEDS
+        assert challenge_folder(expectations(path).get("challenge", "toy-sum")).is_dir()
 
 
 @pytest.fixture
@@ -71,11 +81,14 @@ def listener():
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_stray_processes):
+def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_stray_processes, monkeypatch):
     expected = expectations(path)
     ok, why = NEEDS.get(expected.get("needs", ""), (True, ""))
     if not ok:
         pytest.skip(why)
+    challenge = challenge_folder(expected.get("challenge", "toy-sum"))
+    monkeypatch.setenv("LMPREP_CHALLENGES", str(challenge.parent))
+    limit_s = load_challenge(challenge).time_limit_s
     victim = tmp_path / "victim.txt"
     victim.write_text("untouched")
     database = tmp_path / "db" / "lmprep.db"
@@ -92,12 +105,12 @@ def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_st
 
     learner = Learner(database)
     started = time.perf_counter()
-    report, attempt = learner.submit(submission, "toy-sum", device="cpu")
+    report, attempt = learner.submit(submission, challenge.name, device="cpu")
     elapsed = time.perf_counter() - started
 
     assert report.verdict == expected["expect"], report.to_json()
     assert expected.get("message", "") in report.message
-    assert elapsed < 2 * LIMIT_S + 8  # two tests may reach the limit before the rest fail at once
+    assert elapsed < 2 * limit_s + 8  # two tests may reach the limit before the rest fail at once
     time.sleep(0.1)
     assert processes_mentioning(str(submission)) == []
     with sqlite3.connect(database) as conn:
