@@ -122,12 +122,19 @@ def _under(path: Path, protected: list[Path]) -> bool:
 
 def readable_trees(roots: Iterable[str], protected: list[Path]) -> list[Path]:
     """Folders to allow reading: each root, or, where a protected folder lies inside a
-    root, the root's other children (recursively), so the protected one stays out."""
+    root, the root's other children (recursively), so the protected one stays out.
+
+    Every path is compared once its links are resolved, as Landlock resolves them: a
+    venv's ``lib64 -> lib`` must not let in the ``lib`` that was split around a
+    protected folder."""
     found: list[Path] = []
+    seen: set[Path] = set()
 
     def add(tree: Path) -> None:
-        if _under(tree, protected) or not tree.exists():
+        tree = tree.resolve()
+        if tree in seen or _under(tree, protected) or not tree.exists():
             return
+        seen.add(tree)
         if not tree.is_dir() or not _protected_inside(tree, protected):
             found.append(tree)
             return
@@ -139,7 +146,7 @@ def readable_trees(roots: Iterable[str], protected: list[Path]) -> list[Path]:
             add(child)
 
     for root in roots:
-        add(Path(root).resolve())
+        add(Path(root))
     return found
 
 

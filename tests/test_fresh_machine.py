@@ -153,3 +153,12 @@ def test_lmprep_hides_the_content_and_the_database_not_the_folder_around_them(tm
     assert hidden == [toy_bank.resolve(), (bank.content_root() / "challenges").resolve(), db] + [
         db.with_name("my.db" + s) for s in ("-wal", "-shm", "-journal")
     ]
+
+
+def test_a_link_cannot_let_in_a_folder_split_around_hidden_content(tmp_path):
+    """A venv has lib64 -> lib: allowing lib64 whole would allow lib, content and all."""
+    (tmp_path / "lib" / "content").mkdir(parents=True)
+    (tmp_path / "lib" / "code").mkdir()
+    (tmp_path / "lib64").symlink_to("lib")
+    allowed = sandbox.readable_trees([str(tmp_path)], [tmp_path / "lib" / "content"])
+    assert allowed == [tmp_path / "lib" / "code"]
