@@ -385,14 +385,10 @@ def check_interface(ch: challenge_mod.Challenge, interface: dict) -> str | None:
     return None
 
 
-def _stop_with_caller(parent_pid: int | None, workdir: str) -> None:
-    """A judge lives only as long as its caller, and a stopped judge leaves nothing behind.
-
-    SIGTERM (sent by the caller, or by the kernel when the caller dies: PR_SET_PDEATHSIG)
-    kills the worker and sweeps every descendant, as after a timeout, removes the work
-    directory and exits. The parent is checked again after asking, since it may already
-    be gone, and the worker's wait loop checks it too (`proxy.caller_gone`).
-    """
+def stop_on_sigterm(workdir: str) -> None:
+    """SIGTERM (from the caller, or the kernel when the caller dies) stops a judge and
+    leaves nothing behind: the worker is killed and every descendant swept, as after a
+    timeout, and the work directory is removed."""
 
     def stop(signum, frame) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -401,11 +397,34 @@ def _stop_with_caller(parent_pid: int | None, workdir: str) -> None:
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _stop_with_caller(parent_pid: int | None, workdir: str) -> None:
+    """A judge lives only as long as its caller: PR_SET_PDEATHSIG sends SIGTERM when the
+    caller dies; the parent is checked again after asking, since it may already be gone,
+    and the worker's wait loop checks it too (`proxy.caller_gone`)."""
+    stop_on_sigterm(workdir)
     if parent_pid:
         proxy.CALLER_PID = parent_pid
         limits.prctl(limits.PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent_pid:
-            stop(signal.SIGTERM, None)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def judge_report(
+    challenge: str, submission: str, device: str, workdir: str, public_only: bool, protected: list[str]
+) -> Report:
+    """Grade in this process (a judge: exec'd cold, or forked warm) and return the Report."""
+    sys.dont_write_bytecode = True
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    limits.prctl(limits.PR_SET_DUMPABLE, 0)  # same-user processes cannot open /proc/<judge>/{mem,fd,environ}
+    try:
+        return Judge(challenge, submission, device, workdir, public_only, protected).run()
+    except challenge_mod.ChallengeError as exc:
+        return Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(challenge).name, message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the grader's own fault, said in one line
+        message = with_remedy(f"the judge failed: {type(exc).__name__}: {exc}")
+        return Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(challenge).name, message=message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,17 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, help="stop when this process (the caller) is gone")
     args = parser.parse_args(argv)
     _stop_with_caller(args.parent_pid, args.workdir)
-    sys.dont_write_bytecode = True
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    limits.prctl(limits.PR_SET_DUMPABLE, 0)  # same-user processes cannot open /proc/<judge>/{mem,fd,environ}
-    try:
-        judge = Judge(args.challenge, args.submission, args.device, args.workdir, args.public_only, args.protect)
-        report = judge.run()
-    except challenge_mod.ChallengeError as exc:
-        report = Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(args.challenge).name, message=str(exc))
-    except Exception as exc:  # noqa: BLE001 - the grader's own fault, said in one line
-        message = with_remedy(f"the judge failed: {type(exc).__name__}: {exc}")
-        report = Report(verdict=Verdict.INTERNAL_ERROR.value, challenge=Path(args.challenge).name, message=message)
+    report = judge_report(args.challenge, args.submission, args.device, args.workdir, args.public_only, args.protect)
     # through a pipe, not a file: nothing the worker plants in a folder can stand in for it
     with os.fdopen(args.report_fd, "w", encoding="utf-8") as fh:
         fh.write(report.to_json())

@@ -38,6 +38,10 @@ BOOTSTRAP = (
 MAX_TIMEOUTS = 2  # after this many tests time out, the rest fail at once
 MAX_CRASHES = 2  # after the worker died in this many tests, the rest fail at once
 CALLER_PID: int | None = None  # the judge's caller; when it is gone, the judge stops (see `caller_gone`)
+# or a callable(payload, env, home, output_fd) -> a process with pid, poll() and wait(timeout)
+# that starts a worker by fork instead of exec (warm grading: grader.warm)
+FORK_WORKER = None
+KEEP: frozenset[int] = frozenset()  # the judge's own helpers that sweeps leave alone (the worker zygote)
 POLL_SLICE_S = 0.5  # how often a wait for the worker looks at the caller
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "SYSTEMROOT")
 
@@ -186,16 +190,19 @@ class WorkerProcess:
             MPLCONFIGDIR=config.cache_dir or os.path.join(home, ".matplotlib"),
         )
         with limits_mod.open_nofollow(config.output_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(payload)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                pass_fds=(to_worker_r, from_worker_w),
-                cwd=home,
-                env=env,
-                start_new_session=True,
-            )
+            if FORK_WORKER is not None:  # warm grading: forked from a zygote (grader.warm)
+                self.proc = FORK_WORKER(payload, env, home, out.fileno())
+            else:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(payload)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    pass_fds=(to_worker_r, from_worker_w),
+                    cwd=home,
+                    env=env,
+                    start_new_session=True,
+                )
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.pid = self.proc.pid
@@ -282,7 +289,7 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        limits_mod.sweep(os.getpid())
+        limits_mod.sweep(os.getpid(), KEEP)
         try:
             status = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -356,7 +363,7 @@ class Session:
         if self.worker is not None:
             self.worker.kill()
             self.worker = None
-        limits_mod.sweep(os.getpid())
+        limits_mod.sweep(os.getpid(), KEEP)
 
     # -- requests
 

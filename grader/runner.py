@@ -19,13 +19,15 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader import warm as warm_mod
 from grader.report import Report, Verdict
 
 JUDGE_GRACE_S = 120.0
 STOP_GRACE_S = 5.0  # a judge told to stop sweeps its workers within this, or is killed
 
-_live: set[subprocess.Popen] = set()  # judges running now, for `stop_all`
+_live: set = set()  # judges running now (Popen, or warm Grading), for `stop_all`
 _live_lock = threading.Lock()
+_local = threading.local()
 _stopping = threading.Event()
 
 
@@ -57,12 +59,17 @@ def grade(
     timeout_s: float | None = None,
     cache_dir: str | Path | None = None,
     protected: Iterable[str | Path] = (),
+    warm: bool | None = None,
 ) -> Report:
     """Grade ``submission`` against the challenge in ``challenge_dir``.
 
     The worker can never read the folder of challenges ``challenge_dir`` sits in;
     ``protected`` names more files and folders it must not read (other content, the
     learner's progress database).
+
+    ``warm`` (default: unless ``LMPREP_WARM=0``) has the grading server fork the judge
+    (`grader.warm`); where it cannot, the judge is started cold, as the reference
+    behaviour: both give the same verdicts.
 
     ``timeout_s`` bounds the whole judge run (default: generous, from the challenge's
     limits); a judge that overruns it is killed with its workers and the result is an
@@ -105,11 +112,35 @@ def grade(
         "--parent-pid",  # the judge stops (and sweeps its workers) when this process goes
         str(os.getpid()),
     ]
+    protected = [str(Path(path).resolve()) for path in protected]
     if public_only:
         cmd.append("--public-only")
     for path in protected:
-        cmd += ["--protect", str(Path(path).resolve())]
+        cmd += ["--protect", path]
     started = time.perf_counter()
+    timeout_s = timeout_s or _default_timeout(challenge_dir)
+    if warm if warm is not None else warm_mod.enabled():
+        request = {
+            "challenge": str(challenge_dir.resolve()),
+            "submission": str(submission.resolve()),
+            "workdir": workdir,
+            "device": device,
+            "public_only": public_only,
+            "protected": protected,
+        }
+        try:
+            found = warm_mod.grade(request, env, timeout_s, on_start=_track)
+        finally:
+            _untrack()
+        if found is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            report = Report.from_dict(found)
+            report.timings["wall_s"] = round(time.perf_counter() - started, 4)
+            return report
+        shutil.rmtree(workdir, ignore_errors=True)  # whatever the warm judge left: cold starts afresh
+        os.makedirs(workdir, mode=0o700)
+        if _stopping.is_set():
+            raise GradingStopped("grading is stopping")
     received: list[bytes] = []
     try:
         try:
@@ -136,7 +167,7 @@ def grade(
         reader = threading.Thread(target=lambda: received.append(_read_all(report_read)), daemon=True)
         reader.start()
         try:
-            out, _ = proc.communicate(timeout=timeout_s or _default_timeout(challenge_dir))
+            out, _ = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             _stop(proc)
             proc.communicate()
@@ -161,6 +192,23 @@ def grade(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _track(grading) -> None:
+    """Keep this thread's warm grading where `stop_all` finds it."""
+    with _live_lock:
+        _live.add(grading)
+    _local.grading = grading
+    if _stopping.is_set():
+        grading.cancel()
+
+
+def _untrack() -> None:
+    grading = getattr(_local, "grading", None)
+    if grading is not None:
+        with _live_lock:
+            _live.discard(grading)
+        _local.grading = None
+
+
 def stop_all() -> None:
     """Stop every judge this process started, and start no more: for a process that was
     interrupted (SIGINT, SIGTERM) and is about to end. Each judge sweeps its workers and
@@ -172,9 +220,13 @@ def stop_all() -> None:
         _stop(proc)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc) -> None:
     """SIGTERM first: the judge kills its worker and sweeps every descendant (it is their
-    subreaper); SIGKILL to its process group if it has not gone within `STOP_GRACE_S`."""
+    subreaper); SIGKILL to its process group if it has not gone within `STOP_GRACE_S`.
+    A warm grading is cancelled (its judge gets the same SIGTERM)."""
+    if isinstance(proc, warm_mod.Grading):
+        proc.cancel()
+        return
     if proc.poll() is None:
         try:
             os.kill(proc.pid, signal.SIGTERM)

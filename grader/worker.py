@@ -414,7 +414,11 @@ def preload(names: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = json.loads((argv or sys.argv)[1])
+    run(json.loads((argv or sys.argv)[1]))
+
+
+def run(config: dict) -> None:
+    """Everything a worker does once its process exists (exec'd cold, or forked warm)."""
     limits.die_with_parent()
     if os.getppid() != config["judge_pid"]:
         os._exit(1)  # the judge died before we got here

@@ -18,6 +18,32 @@ SUBMISSIONS = DATA / "submissions"
 HOSTILE = ROOT / "tests" / "hostile"  # the golden adversarial suite (test_hostile.py)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def grading_servers(tmp_path_factory):
+    """The warm grading servers this session starts live in a runtime folder of its own,
+    and are stopped when it ends: nothing is left running after the tests."""
+    from grader import warm
+
+    folder = tmp_path_factory.mktemp("runtime")
+    folder.chmod(0o700)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMPREP_RUNTIME_DIR", str(folder))
+        yield folder
+        warm.stop_every_server(folder)
+
+
+def server_descendants(folder: Path) -> list[int]:
+    """Processes below the grading servers of ``folder`` (forked judges, templates, workers)."""
+    from grader import warm
+
+    found = []
+    for path in folder.glob("grader-*.sock"):
+        state = warm.status(path)
+        if state is not None:
+            found += descendants(state["pid"])
+    return found
+
+
 @pytest.fixture(autouse=True)
 def isolated_user(tmp_path, monkeypatch):
     """Every test gets its own lmprep home and workspace."""

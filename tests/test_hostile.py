@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader import sandbox, warm
 from grader.challenge import load as load_challenge
 from lmprep.learner import Learner
-from tests.conftest import HOSTILE, SLOW_CHALLENGES, TOY_CHALLENGES, processes_mentioning
+from tests.conftest import HOSTILE, SLOW_CHALLENGES, TOY_CHALLENGES, processes_mentioning, server_descendants
 
 PROBE = sandbox.probe()
 ON = os.environ.get("LMPREP_SANDBOX", "on") != "off"  # off: what holds without the sandbox
@@ -80,12 +80,20 @@ def listener():
     server.close()
 
 
+@pytest.mark.parametrize("mode", ["cold", "warm"])
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_stray_processes, monkeypatch):
+def test_hostile_submission(
+    path, mode, tmp_path, toy_bank, judge_tmp, listener, no_stray_processes, monkeypatch, grading_servers
+):
+    """Cold (a judge and worker started for the grading) and warm (forked by the grading
+    server) alike: the same verdict, and nothing left behind."""
     expected = expectations(path)
     ok, why = NEEDS.get(expected.get("needs", ""), (True, ""))
     if not ok:
         pytest.skip(why)
+    monkeypatch.setenv("LMPREP_WARM", "1" if mode == "warm" else "0")
+    if mode == "warm":
+        warm.ensure_server()  # its start-up is not the submission's time
     challenge = challenge_folder(expected.get("challenge", "toy-sum"))
     monkeypatch.setenv("LMPREP_CHALLENGES", str(challenge.parent))
     limit_s = load_challenge(challenge).time_limit_s
@@ -98,6 +106,7 @@ def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_st
         .replace("{{VICTIM}}", str(victim))
         .replace("{{DATABASE}}", str(database))
         .replace("{{HOME_SECRET}}", str(victim))
+        .replace("{{CHALLENGE}}", str(challenge))
     )
     submission = tmp_path / "sub" / path.name
     submission.parent.mkdir()
@@ -110,9 +119,14 @@ def test_hostile_submission(path, tmp_path, toy_bank, judge_tmp, listener, no_st
 
     assert report.verdict == expected["expect"], report.to_json()
     assert expected.get("message", "") in report.message
+    assert report.timings.get("warm") == (1.0 if mode == "warm" else None)
     assert elapsed < 2 * limit_s + 8  # two tests may reach the limit before the rest fail at once
     time.sleep(0.1)
     assert processes_mentioning(str(submission)) == []
+    deadline = time.monotonic() + 2
+    while server_descendants(grading_servers) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the forked judge sends its Report, sweeps and exits
+    assert server_descendants(grading_servers) == []
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         (verdict,) = conn.execute("SELECT verdict FROM attempts WHERE id = ?", (attempt,)).fetchone()

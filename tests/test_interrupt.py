@@ -2,9 +2,12 @@
 
 The CLI is killed (SIGKILL: a closed terminal, an OOM kill), terminated (SIGTERM: what
 `timeout` sends) or interrupted (SIGINT: Ctrl-C) while it grades a busy-looping or a
-crash-looping answer. Two seconds later no process names the submission (judge or
-worker), the judge's work directory is gone, the database is intact and the attempt
-reads as interrupted, never as a verdict. `validate` and `watch` stop the same way.
+crash-looping answer, cold (judge and worker started for it) and warm (forked by the
+grading server, which the client's hang-up tells to stop). Two seconds later no process
+names the submission (cold judge or worker), nothing runs below the grading server
+(warm judge, its worker zygote, its worker), the judge's work directory is gone, the
+database is intact and the attempt reads as interrupted, never as a verdict. `validate`
+and `watch` stop the same way.
 """
 
 import os
@@ -19,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from lmprep.store import ProgressStore
-from tests.conftest import ROOT, processes_mentioning
+from tests.conftest import ROOT, processes_mentioning, server_descendants
 
 SLUG = "temperature-softmax"  # numpy, scipy, matplotlib and torch in every worker: slow to restart
 ANSWERS = {
@@ -29,9 +32,10 @@ ANSWERS = {
 PLOT = "\n\ndef plot_temperature_effect(logits, temperatures):\n    return softmax_with_temperature(logits)\n"
 
 
-def start_cli(args: list[str], tmp_path: Path) -> subprocess.Popen:
+def start_cli(args: list[str], tmp_path: Path, mode: str = "cold") -> subprocess.Popen:
     env = {
         **os.environ,
+        "LMPREP_WARM": "1" if mode == "warm" else "0",
         "LMPREP_HOME": str(tmp_path / "home"),
         "LMPREP_WORKSPACE": str(tmp_path / "workspace"),
         "TMPDIR": str(tmp_path / "tmp"),
@@ -47,11 +51,14 @@ def start_cli(args: list[str], tmp_path: Path) -> subprocess.Popen:
     )
 
 
-def wait_for_worker(text: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    """Until a worker (a process naming ``text`` whose command line is the worker's) runs."""
+def wait_for_worker(text: str, proc: subprocess.Popen, mode: str = "cold", timeout: float = 60.0) -> None:
+    """Until a worker runs: cold, a process naming ``text`` whose command line is the
+    worker's; warm, a judge, its worker zygote and a worker below the grading server."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in processes_mentioning(text):
+        if mode == "warm" and len(server_descendants(RUNTIME())) >= 3:
+            return
+        for pid in processes_mentioning(text) if mode == "cold" else ():
             try:
                 if b"grader.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     return
@@ -62,22 +69,28 @@ def wait_for_worker(text: str, proc: subprocess.Popen, timeout: float = 60.0) ->
     pytest.fail(f"no worker for {text} started within {timeout} s")
 
 
+def RUNTIME() -> Path:
+    return Path(os.environ["LMPREP_RUNTIME_DIR"])
+
+
 def assert_nothing_left(text: str, tmp_path: Path) -> None:
     time.sleep(2.0)
     assert processes_mentioning(text) == []
+    assert server_descendants(RUNTIME()) == []
     assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("lmprep-judge-")] == []
 
 
 EXIT = {signal.SIGKILL: -signal.SIGKILL, signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 128 + signal.SIGINT}
 
 
+@pytest.mark.parametrize("mode", ["cold", "warm"])
 @pytest.mark.parametrize("answer", sorted(ANSWERS))
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
-def test_an_interrupted_submit_leaves_nothing_running(answer, sig, tmp_path):
+def test_an_interrupted_submit_leaves_nothing_running(answer, sig, mode, tmp_path):
     submission = tmp_path / f"{answer}.py"
     submission.write_text(f"# lmprep: {SLUG}\n" + ANSWERS[answer] + PLOT)
-    proc = start_cli(["submit", str(submission), "-c", SLUG, "--device", "cpu"], tmp_path)
-    wait_for_worker(str(submission), proc)
+    proc = start_cli(["submit", str(submission), "-c", SLUG, "--device", "cpu"], tmp_path, mode)
+    wait_for_worker(str(submission), proc, mode)
     time.sleep(0.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
@@ -94,11 +107,12 @@ def test_an_interrupted_submit_leaves_nothing_running(answer, sig, tmp_path):
         assert f"lmprep: stopped by {sig.name}" in err.decode()
 
 
-def test_an_interrupted_validate_leaves_nothing_running(tmp_path):
+@pytest.mark.parametrize("mode", ["cold", "warm"])
+def test_an_interrupted_validate_leaves_nothing_running(mode, tmp_path):
     challenge = tmp_path / "bank" / SLUG
     shutil.copytree(ROOT / "challenges" / SLUG, challenge)
-    proc = start_cli(["validate", str(challenge), "-j", "2"], tmp_path)
-    wait_for_worker(str(challenge), proc)
+    proc = start_cli(["validate", str(challenge), "-j", "2"], tmp_path, mode)
+    wait_for_worker(str(challenge), proc, mode)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
@@ -106,11 +120,12 @@ def test_an_interrupted_validate_leaves_nothing_running(tmp_path):
     assert_nothing_left(str(challenge), tmp_path)
 
 
-def test_ctrl_c_stops_watch_and_its_grading(tmp_path):
+@pytest.mark.parametrize("mode", ["cold", "warm"])
+def test_ctrl_c_stops_watch_and_its_grading(mode, tmp_path):
     submission = tmp_path / "busy.py"
     submission.write_text(f"# lmprep: {SLUG}\n" + ANSWERS["busy_loop"] + PLOT)
-    proc = start_cli(["watch", str(submission), "--device", "cpu"], tmp_path)
-    wait_for_worker(str(submission), proc)
+    proc = start_cli(["watch", str(submission), "--device", "cpu"], tmp_path, mode)
+    wait_for_worker(str(submission), proc, mode)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)

@@ -7,7 +7,8 @@ import os
 VICTIM = "{{VICTIM}}"
 with open(f"/proc/{os.getppid()}/cmdline", "rb") as fh:
     args = fh.read().decode().split("\0")
-workdir = args[args.index("--workdir") + 1]
+# the judge's command line names it (a cold judge); the worker's home lies in it (either)
+workdir = args[args.index("--workdir") + 1] if "--workdir" in args else os.path.dirname(os.getcwd())
 for name in ("pytest.log", "report.json.tmp", "report.json", "output.txt"):
     target = os.path.join(workdir, name)
     try:

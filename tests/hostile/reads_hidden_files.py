@@ -6,14 +6,15 @@ import os
 import pwd
 
 
-def _judge_argument(flag):
+def _judge_argument(flag, otherwise):
     with open(f"/proc/{os.getppid()}/cmdline", "rb") as fh:  # the command line is public
         args = fh.read().decode().split("\0")
-    return args[args.index(flag) + 1]
+    # a warm judge is forked by the grading server, whose command line names nothing
+    return args[args.index(flag) + 1] if flag in args else otherwise
 
 
 def _targets():
-    challenge = _judge_argument("--challenge")
+    challenge = _judge_argument("--challenge", "{{CHALLENGE}}")  # where the bank is, is no secret
     home = pwd.getpwuid(os.getuid()).pw_dir
     yield os.path.join(challenge, "spec", "test_sum.py")
     yield os.path.join(challenge, "reference.py")
@@ -21,7 +22,7 @@ def _targets():
     yield os.path.join(home, ".local", "share", "lmprep", "lmprep.db")
     yield "{{DATABASE}}"
     yield "{{HOME_SECRET}}"
-    yield os.path.join(_judge_argument("--workdir"), "pytest.log")
+    yield os.path.join(_judge_argument("--workdir", os.path.dirname(os.getcwd())), "pytest.log")
 
 
 LEAKED = []
