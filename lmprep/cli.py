@@ -407,7 +407,9 @@ def learn(topic: str | None, as_json: bool) -> None:
 @click.option("--interval", type=click.FloatRange(0.05), default=0.5, show_default=True, help="Seconds between looks.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (for scripts).")
 def watch(path: Path | None, slug: str | None, device: str, interval: float, max_runs: int | None) -> None:
-    """Run the public examples every time your file changes (Ctrl-C stops).
+    """Grade your file every time it changes (Ctrl-C stops): with the hidden specs when
+    warm grading is on (a verdict in about a second), else the public examples. Not
+    recorded: `lmprep submit` records an attempt.
 
     Example: lmprep watch
     """
@@ -416,16 +418,18 @@ def watch(path: Path | None, slug: str | None, device: str, interval: float, max
     from lmprep import render
 
     path, ch = learner().resolve(path, slug)
+    hidden = _warm_server_ready()
+    what = "the hidden specs (warm; not recorded)" if hidden else "the public examples"
     runs, seen = 0, None
     try:
         while max_runs is None or runs < max_runs:
             stamp = path.stat().st_mtime_ns if path.exists() else None
             if stamp != seen and stamp is not None:
                 seen = stamp
-                report = learner().test(path, ch.slug, device)
+                report = learner().test(path, ch.slug, device, hidden=hidden)
                 click.echo(render.report_text(report), nl=False)
                 runs += 1
-                click.echo(f"-- watching {path} (Ctrl-C stops)")
+                click.echo(f"-- watching {path}: {what} on every save (Ctrl-C stops)")
             time.sleep(interval)
     except KeyboardInterrupt:
         pass
@@ -483,6 +487,70 @@ def where(move_aside: bool, as_json: bool) -> None:
     else:
         for name, place in places.items():
             click.echo(f"{name:11s} {place}")
+
+
+def _warm_server_ready() -> bool:
+    """Whether the warm grading server runs (started here if warm grading is on)."""
+    from grader import warm
+
+    if not warm.enabled():
+        return False
+    try:
+        warm.ensure_server()
+    except (warm.Refused, OSError):
+        return False
+    return True
+
+
+@cli.command()
+@click.option("--status", "show", is_flag=True, help="Show the running server; start nothing.")
+@click.option("--stop", is_flag=True, help="Stop the running server.")
+@JSON
+def serve(show: bool, stop: bool, as_json: bool) -> None:
+    """Start the warm grading server (in the background) and show it.
+
+    The server keeps the grader, pytest and torch imported and forks a judge per
+    grading, so a verdict costs what its specs cost. submit, test, watch and validate
+    start it when needed; it exits after 10 idle minutes, and LMPREP_WARM=0 grades
+    without it. One per Python environment, reached over a private Unix socket.
+
+    Example: lmprep serve --status
+    """
+    from grader import warm
+
+    if show and stop:
+        raise click.UsageError("--status and --stop: choose one")
+    if stop:
+        running = warm.status()
+        if running is not None and not warm.stop():
+            raise LmprepError(f"the grading server (pid {running['pid']}) did not stop")
+        state = {"stopped": running is not None, "pid": running and running["pid"]}
+        if as_json:
+            echo_json(state)
+        else:
+            click.echo(f"stopped the grading server (pid {running['pid']})" if running else "no grading server runs")
+        return
+    if show:
+        state = warm.status()
+    else:
+        try:
+            state = warm.ensure_server()
+        except (warm.Refused, OSError) as exc:
+            raise LmprepError(
+                f"the grading server could not start: {exc} (see {warm.runtime_dir()}/server.log)"
+            ) from None
+    if as_json:
+        echo_json(state)
+    elif state is None:
+        click.echo("no grading server runs (the next grading starts one, unless LMPREP_WARM=0)")
+    else:
+        click.echo(
+            f"grading server: pid {state['pid']}, up {state['uptime_s']:g} s, "
+            f"{state['served']} gradings, {state['running']} running\n"
+            f"  socket  {state['socket']}\n"
+            f"  memory  {state['rss_mb']} MB (server), {state['children_rss_mb']} MB (gradings)\n"
+            f"  loaded  {', '.join(state['preloaded'])}"
+        )
 
 
 class Interrupted(BaseException):

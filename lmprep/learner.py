@@ -94,9 +94,10 @@ class Learner:
         """Write a quiz's answer sheet (the previous one is backed up)."""
         return workspace.save_answers(ch, answers)
 
-    def test(self, path: Path | None, slug: str | None, device: str = "auto") -> Report:
+    def test(self, path: Path | None, slug: str | None, device: str = "auto", hidden: bool = False) -> Report:
+        """The public examples (or, ``hidden``, every spec), not recorded."""
         path, ch = self.resolve(path, slug)
-        return grading.grade_file(path, ch.slug, device=device, public_only=True, db=self.db_path)
+        return grading.grade_file(path, ch.slug, device=device, public_only=not hidden, db=self.db_path)
 
     # ------------------------------------------------------------ help
 

@@ -167,3 +167,23 @@ def test_validate_flags_an_unknown_prerequisite(tmp_path):
     result = run("validate", str(folder), "--json")
     (check,) = json.loads(result.output)
     assert f"{toml}: prerequisites: no challenge 'nope' beside it" in check["problems"]
+
+
+def test_serve_starts_shows_and_stops_the_grading_server(tmp_path, monkeypatch):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("LMPREP_RUNTIME_DIR", str(runtime))
+    assert (
+        run("serve", "--status").output
+        == "no grading server runs (the next grading starts one, unless LMPREP_WARM=0)\n"
+    )
+    try:
+        started = run("serve")
+        assert started.exit_code == 0 and started.output.startswith("grading server: pid ")
+        state = json.loads(run("serve", "--status", "--json").output)
+        assert state["running"] == 0 and "torch" in state["preloaded"] and state["socket"].startswith(str(runtime))
+        assert CliRunner().invoke(cli, ["serve", "--status", "--stop"]).exit_code == 2
+    finally:
+        stopped = run("serve", "--stop")
+    assert stopped.output == f"stopped the grading server (pid {state['pid']})\n"
+    assert run("serve", "--stop").output == "no grading server runs\n"

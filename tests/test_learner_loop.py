@@ -200,12 +200,17 @@ def test_learn_without_notes_is_clear(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "no study notes for 'transformer'" in result.output
 
 
-def test_watch_runs_the_examples():
+def test_watch_runs_the_hidden_specs_warm_and_the_examples_cold(monkeypatch):
     run("next")
     shutil.copy(TOY / "reference.py", workspace_file())
     result = run("watch", "--max-runs", "1", "--interval", "0.05")
-    assert result.output.startswith("Accepted  toy-sum  1/1 points")
-    assert "-- watching" in result.output
+    assert result.output.startswith("Accepted  toy-sum  8/8 points")  # every spec: the verdict line on top
+    assert f"-- watching {workspace_file()}: the hidden specs (warm; not recorded) on every save" in result.output
+    monkeypatch.setenv("LMPREP_WARM", "0")
+    result = run("watch", "--max-runs", "1", "--interval", "0.05")
+    assert result.output.startswith("Accepted  toy-sum  1/1 points")  # the public example only
+    assert f"-- watching {workspace_file()}: the public examples on every save" in result.output
+    assert run("progress", "--json").output.count('"verdict"') == 0  # neither is recorded
 
 
 def test_where_and_move_aside(tmp_path):
