@@ -48,8 +48,9 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print data as JSON.
 @click.group(cls=LmprepGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="lmprep")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Progress database to use.")
+@click.option("--cold", is_flag=True, help="Grade without the warm grading server (as LMPREP_WARM=0 does).")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, cold: bool) -> None:
     """lmprep: offline, auto-graded practice for language-model interviews.
 
     \b
@@ -60,8 +61,12 @@ def cli(ctx: click.Context, db: Path | None) -> None:
 
     Example: lmprep next --topic transformer
     """
+    import os
+
     from lmprep.learner import Learner
 
+    if cold:
+        os.environ["LMPREP_WARM"] = "0"
     ctx.obj = Learner(db)
 
 

@@ -114,8 +114,11 @@ def _check_quiz(challenge, check: ChallengeCheck) -> None:
             (_judge_reference if name == "key" else _judge_stub)(check, report)
 
 
-def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto") -> list[ChallengeCheck]:
-    """Check every challenge under ``paths`` (default: the whole bank)."""
+def validate(
+    paths: list[Path] | None = None, jobs: int = 2, device: str = "auto", warm: bool | None = None
+) -> list[ChallengeCheck]:
+    """Check every challenge under ``paths`` (default: the whole bank); ``warm`` as in
+    `grader.grade` (default: warm grading unless LMPREP_WARM=0)."""
     paths = paths or bank.challenge_paths()
     checks, work = [], []
     for path in paths:
@@ -134,7 +137,7 @@ def validate(paths: list[Path] | None = None, jobs: int = 2, device: str = "auto
 
     def run(item):
         check, submission, _ = item
-        return grade(Path(check.path), submission, device=device, protected=hidden)
+        return grade(Path(check.path), submission, device=device, protected=hidden, warm=warm)
 
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
         reports = list(pool.map(run, work))

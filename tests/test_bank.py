@@ -28,10 +28,19 @@ def test_the_bank_holds_the_catalog():
     assert quizzes <= {s for s, k in kinds.items() if k == "quiz"}
 
 
+def verdicts(check) -> dict[str, str]:
+    return {"reference": check.reference, "stub": check.stub, **{m.name: m.verdict for m in check.mutants}}
+
+
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
-def test_challenge_validates(path):
-    (check,) = validate([path], jobs=2, device="cpu")
+def test_challenge_validates_warm_and_cold_alike(path):
+    """Warm grading (forked by the grading server) is the default; cold is the reference
+    behaviour: the same verdict for the reference, the stub and every mutant."""
+    (check,) = validate([path], jobs=2, device="cpu", warm=True)
     assert check.ok, "\n".join(check.problems)
+    (cold,) = validate([path], jobs=2, device="cpu", warm=False)
+    assert cold.ok, "\n".join(cold.problems)
+    assert verdicts(check) == verdicts(cold)
     if bank.load(path).kind == "quiz":  # the key scored full marks, blank and empty sheets zero
         assert check.reference == "Accepted" and check.stub.startswith("0/")
         return

@@ -223,3 +223,13 @@ def test_where_and_move_aside(tmp_path):
     places = json.loads(run("--db", str(db), "where", "--json").output)
     assert places["database"] == str(db) and places["workspace"] == os.environ["LMPREP_WORKSPACE"]
     assert run("--db", str(db), "progress", "--json").exit_code == 0
+
+
+def test_cold_grades_without_the_server(monkeypatch):
+    monkeypatch.setenv("LMPREP_WARM", "1")  # restored after the test: --cold sets LMPREP_WARM=0
+    run("next")
+    shutil.copy(TOY / "reference.py", workspace_file())
+    warm = json.loads(run("test", "--json").output)
+    cold = json.loads(run("--cold", "test", "--json").output)
+    assert warm["timings"].get("warm") == 1.0 and "warm" not in cold["timings"]
+    assert warm["verdict"] == cold["verdict"] == "Accepted"
