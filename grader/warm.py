@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from importlib import metadata
 from pathlib import Path
 
@@ -566,13 +567,21 @@ def _become_worker(request: dict, fds: list[int]) -> None:
     deadline = time.monotonic() + 5
     while os.getppid() != payload["judge_pid"] and time.monotonic() < deadline:
         time.sleep(0.001)  # until the middle process has gone and we belong to the judge
+    code = 0
     try:
         worker.run(payload)
+    except SystemExit as exc:  # as the interpreter of a cold worker would end
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - printed into the output, like an uncaught exception
+        traceback.print_exc()
+        code = 1
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
 
 
 def main(argv: list[str]) -> None:

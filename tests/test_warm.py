@@ -431,12 +431,6 @@ def test_a_worker_that_dies_of_an_exception_has_the_cold_verdict(broken_worker):
     assert signature(got) == signature(want), got.to_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: grader.warm._become_worker ends with `finally: os._exit(0)`, so a forked worker "
-    "that dies of an uncaught exception prints no traceback and exits 0 ('exit status 0' in the message, "
-    "empty output) where a cold worker prints it and exits 1",
-)
 def test_a_worker_that_dies_of_an_exception_reads_the_same_warm_and_cold(broken_worker):
     got, want = broken_worker
     assert "RuntimeError: boom" in want.output
