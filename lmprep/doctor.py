@@ -70,12 +70,12 @@ def _missing_dependencies() -> list[str]:
 
 
 def _grading_check(db_path) -> Check:
-    """Grade a torch challenge's reference: the judge's imports, a worker importing torch
-    under its limits, and the specs, all proven at once."""
+    """Grade a torch challenge's reference cold: the judge's imports, a worker importing
+    torch under its limits, and the specs, all proven at once."""
     path = bank.content_root() / "challenges" / PROOF_CHALLENGE
     if not (path / "challenge.toml").is_file():
         return Check("grading", True, f"not tried: {PROOF_CHALLENGE} is not in this install")
-    report = grade(path, path / "reference.py", device="cpu", protected=hidden_paths(db_path))
+    report = grade(path, path / "reference.py", device="cpu", protected=hidden_paths(db_path), warm=False)
     if not report.accepted:
         return Check("grading", False, f"{PROOF_CHALLENGE}'s reference: {report.verdict}: {report.message}")
     memory = report.limits.get("memory", {})
