@@ -53,7 +53,14 @@ GRADER_DIR = Path(__file__).resolve().parent
 IDLE_S = float(os.environ.get("LMPREP_SERVE_IDLE_S", "600"))
 ACCEPT_TIMEOUT_S = 10.0  # a server that has not forked a judge by then is busy or broken: grade cold
 START_TIMEOUT_S = 60.0  # for a new server to import everything and listen
-PRELOAD = ("grader.judge", "grader.plugin", "grader.spec", "pytest", "hypothesis", "numpy", "torch", "matplotlib")
+# what gradings import, so that no judge or worker pays for it again: the grader, pytest
+# and its built-in plugins (loaded by each pytest.main), Hypothesis, numpy, torch and the
+# modules torch loads on first use of shape functions (sympy: ~0.5 s), matplotlib's pyplot
+PRELOAD = (
+    "grader.judge", "grader.plugin", "grader.spec", "grader.fixtures", "pytest", "hypothesis",
+    "hypothesis.strategies", "numpy", "torch", "torch.fx.experimental.symbolic_shapes", "matplotlib",
+    "matplotlib.pyplot", "scipy.special", "scipy.stats",  # scipy: where installed (two challenges name it)
+)  # fmt: skip
 # what the judge takes from the client's environment (the server's own was fixed when it started)
 CLIENT_ENV = ("LMPREP_SANDBOX", "LMPREP_GRADER_CACHE", "HYPOTHESIS_STORAGE_DIRECTORY", "CUDA_VISIBLE_DEVICES")
 BOOT = f"import sys; sys.path.insert(0, {str(GRADER_DIR.parent)!r}); from grader.warm import main; main(sys.argv[1:])"
@@ -302,7 +309,7 @@ def serve(path: str) -> None:
     """Import what grading needs, then fork a judge per grading until idle for `IDLE_S`."""
     started = time.monotonic()
     loaded = []
-    for name in PRELOAD:
+    for name in (*PRELOAD, *_pytest_plugins()):
         try:
             __import__(name)
             loaded.append(name)
@@ -364,6 +371,15 @@ def serve(path: str) -> None:
             conn.close()
     finally:
         _unlink_if_ours(path, inode)
+
+
+def _pytest_plugins() -> list[str]:
+    """pytest's built-in plugins, which every pytest.main imports."""
+    try:
+        from _pytest.config import default_plugins
+    except ImportError:
+        return []
+    return [f"_pytest.{name}" for name in default_plugins]
 
 
 def _reaped(children: set[int]) -> set[int]:
