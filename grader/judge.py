@@ -144,6 +144,11 @@ class Judge:
         from grader import plugin  # noqa: F401
 
         self.reference = _import_reference(self.challenge.reference)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            # oracles work on small tensors, where a second thread only waits (3x slower
+            # on a busy 2-core machine); the worker keeps the challenge's own thread count
+            torch.set_num_threads(1)
         self.timings["judge_imports_s"] = time.perf_counter() - self.started
 
     def run_specs(self) -> Report:
