@@ -106,6 +106,8 @@ class Install:
             VIRTUAL_ENV=str(self.venv),
             LMPREP_HOME=str(self.home),
             LMPREP_WORKSPACE=str(self.workspace),
+            # the session's runtime folder: the warm grading servers the venvs start are stopped with it
+            LMPREP_RUNTIME_DIR=os.environ["LMPREP_RUNTIME_DIR"],
         )
         env.update(extra)
         return env
