@@ -178,6 +178,10 @@ class Judge:
                     TRUSTED_INI,
                     "--rootdir",
                     str(self.challenge.spec_dir),
+                    # no conftest.py from the folders above the specs: the checkout's tests/,
+                    # a project an instructor's bank sits in, site-packages (it ran in the judge)
+                    "--confcutdir",
+                    str(self.challenge.spec_dir),
                     "--import-mode=importlib",
                     "-q",
                     "-p",

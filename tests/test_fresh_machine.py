@@ -162,3 +162,15 @@ def test_a_link_cannot_let_in_a_folder_split_around_hidden_content(tmp_path):
     (tmp_path / "lib64").symlink_to("lib")
     allowed = sandbox.readable_trees([str(tmp_path)], [tmp_path / "lib" / "content"])
     assert allowed == [tmp_path / "lib" / "code"]
+
+
+def test_no_conftest_from_above_the_specs_runs_in_the_judge(tmp_path):
+    """A bank inside a project (or the checkout's tests/) may sit under a conftest.py:
+    the judge must not load it (it once made warm judges kill each other)."""
+    challenge = copy_challenge(tmp_path, "toy-sum")
+    (challenge.parent / "conftest.py").write_text(
+        "import pytest\n\n\n@pytest.fixture(autouse=True)\ndef sabotage():\n    raise RuntimeError('not the judge')\n"
+    )
+    for warm in (False, True):
+        report = grade(challenge, challenge / "reference.py", warm=warm)
+        assert report.verdict == "Accepted", report.message
