@@ -94,40 +94,18 @@ def grade(
     env["LMPREP_GRADER_CACHE"] = str(cache_dir)
     # Hypothesis keeps its Unicode tables here (1-2 s to rebuild on every grading otherwise)
     env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(cache_dir, "hypothesis"))
-    report_read, report_write = os.pipe()  # the Report comes back through a pipe, never a file
-    cmd = [
-        sys.executable,
-        "-m",
-        "grader.judge",
-        "--challenge",
-        str(challenge_dir.resolve()),
-        "--submission",
-        str(submission.resolve()),
-        "--report-fd",
-        str(report_write),
-        "--workdir",
-        workdir,
-        "--device",
-        device,
-        "--parent-pid",  # the judge stops (and sweeps its workers) when this process goes
-        str(os.getpid()),
-    ]
-    protected = [str(Path(path).resolve()) for path in protected]
-    if public_only:
-        cmd.append("--public-only")
-    for path in protected:
-        cmd += ["--protect", path]
+    # the judge's arguments: sent to the grading server (warm) or on a command line (cold)
+    request = {
+        "challenge": str(challenge_dir.resolve()),
+        "submission": str(submission.resolve()),
+        "workdir": workdir,
+        "device": device,
+        "public_only": public_only,
+        "protected": [str(Path(path).resolve()) for path in protected],
+    }
     started = time.perf_counter()
     timeout_s = timeout_s or _default_timeout(challenge_dir)
     if warm if warm is not None else warm_mod.enabled():
-        request = {
-            "challenge": str(challenge_dir.resolve()),
-            "submission": str(submission.resolve()),
-            "workdir": workdir,
-            "device": device,
-            "public_only": public_only,
-            "protected": protected,
-        }
         try:
             found = warm_mod.grade(request, env, timeout_s, on_start=_track)
         finally:
@@ -141,6 +119,8 @@ def grade(
         os.makedirs(workdir, mode=0o700)
         if _stopping.is_set():
             raise GradingStopped("grading is stopping")
+    report_read, report_write = os.pipe()  # the Report comes back through a pipe, never a file
+    cmd = _judge_command(request, report_write)
     received: list[bytes] = []
     try:
         try:
@@ -207,6 +187,19 @@ def _untrack() -> None:
         with _live_lock:
             _live.discard(grading)
         _local.grading = None
+
+
+def _judge_command(request: dict, report_fd: int) -> list[str]:
+    """The cold judge's command line for a grading ``request``."""
+    cmd = [sys.executable, "-m", "grader.judge", "--report-fd", str(report_fd)]
+    for option in ("challenge", "submission", "workdir", "device"):
+        cmd += [f"--{option}", request[option]]
+    cmd += ["--parent-pid", str(os.getpid())]  # the judge stops (and sweeps its workers) when this process goes
+    if request["public_only"]:
+        cmd.append("--public-only")
+    for path in request["protected"]:
+        cmd += ["--protect", path]
+    return cmd
 
 
 def stop_all() -> None:
