@@ -334,6 +334,7 @@ class Session:
         self.workers_started = 0
         self.timeouts = 0  # tests that ran out of time; after MAX_TIMEOUTS the rest fail fast
         self.crashes: list[SubmissionError] = []  # calls that ended the worker; after MAX_CRASHES the rest fail fast
+        self.callables: set[tuple[str, str]] = set()  # (owner type, attribute) seen to be callable: see RemoteMethod
 
     # -- lifecycle
 
@@ -385,7 +386,8 @@ class Session:
             self.crashes.append(exc)
             raise
 
-    def request(self, message: dict) -> Any:
+    def request(self, message: dict, *, reply: bool = False) -> Any:
+        """The value the worker answers ``message`` with (``reply``: its whole reply)."""
         if self.timeouts >= MAX_TIMEOUTS:
             raise TimeLimitExceeded(f"not run: {self.timeouts} earlier tests exceeded the time limit")
         if len(self.crashes) >= MAX_CRASHES:
@@ -394,17 +396,17 @@ class Session:
         worker = self.ready()
         start = time.monotonic()
         try:
-            reply = self._request_raw(worker, message, self.budget)
+            answer = self._request_raw(worker, message, self.budget)
         finally:
             elapsed = time.monotonic() - start
             self.budget = max(self.budget - elapsed, 0.0)
-        self.last_call = CallInfo(duration_s=elapsed, mutated=list(reply.get("mutated", [])))
+        self.last_call = CallInfo(duration_s=elapsed, mutated=list(answer.get("mutated", [])))
         if self._output_size() >= self.config.limits.output_limit_kb << 10:
             worker.kill()  # the submission ignored SIGXFSZ and went on past the cap
             raise OutputLimitExceeded(f"the submission printed more than {self.config.limits.output_limit_kb} KB")
-        if not reply["ok"]:
-            raise self._error(reply["error"])
-        return reply["value"]
+        if not answer["ok"]:
+            raise self._error(answer["error"])
+        return answer if reply else answer["value"]
 
     def _output_size(self) -> int:
         try:
@@ -438,6 +440,8 @@ class Session:
 
 
 def _to_wire(value: Any) -> Any:
+    if isinstance(value, RemoteMethod):
+        value = value._fetch()
     if isinstance(value, RemoteObject):
         value._session.check_generation(value)
         return wire.Handle(value._hid, value._type)
@@ -469,7 +473,13 @@ class RemoteObject:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._bind(self._op("getattr", name=name))
+        key = (self._type, name)
+        if key in self._session.callables:
+            return RemoteMethod(self, name)
+        value = self._bind(self._op("getattr", name=name))
+        if isinstance(value, RemoteObject) and value._type in CALLABLE_TYPES:
+            self._session.callables.add(key)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._op("setattr", name=name, value=value)
@@ -491,6 +501,51 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<remote {self._type} #{self._hid}>"
+
+
+# what a method, a function or a class is called on the wire (a handle's type_name)
+CALLABLE_TYPES = frozenset({"method", "function", "type", "builtin_function_or_method", "method-wrapper"})
+
+
+class RemoteMethod:
+    """``owner.name`` where that attribute of an object of the same type was a method, a
+    function or a class before: calling it is one round trip (the worker looks the
+    attribute up and calls it, as a read then a call would), not two; any other use
+    reads the attribute first. `lm.prob(w, c)` in a loop costs one trip per call."""
+
+    __slots__ = ("_owner", "_name", "_value")
+
+    def __init__(self, owner: RemoteObject, name: str):
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_value", None)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        owner = self._owner
+        return owner._bind(owner._op("call", path=[self._name], args=args, kwargs=kwargs))
+
+    def _fetch(self) -> RemoteObject:
+        if self._value is None:
+            owner = self._owner
+            object.__setattr__(self, "_value", owner._bind(owner._op("getattr", name=self._name)))
+        return self._value
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._fetch(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._fetch(), name, value)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._fetch()[key]
+
+    def __len__(self) -> int:
+        return len(self._fetch())
+
+    def __repr__(self) -> str:
+        return repr(self._fetch())
 
 
 class Submission(RemoteObject):
@@ -526,6 +581,34 @@ class Submission(RemoteObject):
         """A trusted `grader.fixtures` object built in the worker, on this device."""
         return self._bind(self._op("fixture", name=name, args=args, kwargs=kwargs))
 
+    def call_each(self, fn: RemoteObject | RemoteMethod, calls: list[tuple], describe=None) -> list:
+        """``[fn(*args) for args in calls]`` computed in the worker in one round trip.
+
+        The first call that raises stops the rest; its exception is raised here as a
+        single call's would be, its message naming the call (``describe(args)``, by
+        default ``name(args...)``). Inputs are not checked for mutation."""
+        path = []
+        if isinstance(fn, RemoteMethod):
+            fn, path = fn._owner, [fn._name]
+        if isinstance(fn, Submission):
+            self._session.ready()
+            object.__setattr__(fn, "_generation", self._session.generation)
+        calls = [tuple(args) for args in calls]
+        self._session.check_generation(fn)
+        answer = self._session.request(
+            {"op": "calls", "target": fn._hid, "path": path, "device": self._device, "calls": calls}, reply=True
+        )
+        failed = answer.get("failed")
+        if failed is None:
+            return [fn._bind(v) for v in answer["value"]]
+        exc = self._session._error(failed["error"])
+        if isinstance(exc, RemoteException):
+            args = calls[failed["index"]]
+            where = describe(*args) if describe else f"{path[-1] if path else fn._type}({', '.join(map(repr, args))})"
+            exc.remote_message = f"{exc.remote_message} (in the call {where})"
+            exc.args = (exc.remote_message,)
+        raise exc
+
     def rng_digest(self) -> str:
         """A digest of the worker's global RNG states (torch, numpy, random)."""
         return self._op("rng_digest")
@@ -541,11 +624,18 @@ class Submission(RemoteObject):
         output with input gradients (keyed like ``wrt``) and parameter gradients (of the
         target module and of any module passed as an argument)."""
         session = self._session
+        path = []
+        if isinstance(target, RemoteMethod):  # grad_call(sub.f, ...) or grad_call(model.forward, ...): one trip
+            target, path = target._owner, [target._name]
+        if isinstance(target, Submission):
+            session.ready()
+            object.__setattr__(target, "_generation", session.generation)
         session.check_generation(target)
         value = session.request(
             {
                 "op": "grad",
                 "target": target._hid,
+                "path": path,
                 "device": self._device,
                 "args": args,
                 "kwargs": kwargs,

@@ -17,6 +17,7 @@ print a hidden case's expected values in full.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "check_unchanged_inputs",
     "describe",
     "fail",
+    "lazy_hint",
     "points",
     "public",
     "randn",
@@ -110,6 +112,12 @@ def _kind_of(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def lazy_hint(diagnose: Callable[..., str], *args: Any, fallback: str = "", **kwargs: Any) -> Callable[[], str]:
+    """A hint for `check_close` computed only if the check fails: ``diagnose(*args,
+    **kwargs) or fallback`` (the arguments are bound now, so it is safe in a loop)."""
+    return lambda: diagnose(*args, **kwargs) or fallback
+
+
 def randn(*shape: int, seed: int, dtype: Any = None, scale: float = 1.0) -> Any:
     """A seeded standard-normal torch tensor (drawn in float64, then cast)."""
     import torch
@@ -144,7 +152,7 @@ def check_close(
     atol: float | None = None,
     inputs: str = "",
     seed: int | None = None,
-    hint: str = "",
+    hint: str | Callable[[], str] = "",
     device: str | None = None,
     dtype: Any = None,
 ) -> None:
@@ -152,30 +160,35 @@ def check_close(
 
     Checks, in order: the type, the device (``device``, for tensors), the dtype (``dtype``,
     default ``expected``'s), the shape, where the nans and infinities are, then the values
-    with ``rtol``/``atol`` (default: `tolerance` for the dtype and ``kind``).
+    with ``rtol``/``atol`` (default: `tolerance` for the dtype and ``kind``). ``hint`` may
+    be a function: it is called only when the check fails (a diagnosis that costs work).
     """
     __tracebackhide__ = True
-    context = "".join(
-        [
-            f" Inputs: {inputs}." if inputs else "",
-            f" Seed {seed}." if seed is not None else "",
-            f" {hint}" if hint else "",
-        ]
-    )
+
+    def context() -> str:
+        text = hint() if callable(hint) else hint
+        return "".join(
+            [
+                f" Inputs: {inputs}." if inputs else "",
+                f" Seed {seed}." if seed is not None else "",
+                f" {text}" if text else "",
+            ]
+        )
+
     is_tensor = hasattr(expected, "detach")
     if is_tensor and not hasattr(got, "detach"):
-        fail(f"{what} should be a torch tensor, but it is {_kind_of(got)}.{context}")
+        fail(f"{what} should be a torch tensor, but it is {_kind_of(got)}.{context()}")
     if not is_tensor and not isinstance(got, (np.ndarray, np.generic, float, int)):
-        fail(f"{what} should be a numpy array, but it is {_kind_of(got)}.{context}")
+        fail(f"{what} should be a numpy array, but it is {_kind_of(got)}.{context()}")
     if is_tensor and device is not None and not _device_of(got).startswith(device):
-        fail(f"{what} is on {_device_of(got)}, but the inputs were on {device}.{context}")
+        fail(f"{what} is on {_device_of(got)}, but the inputs were on {device}.{context()}")
     want_dtype = dtype if dtype is not None else getattr(expected, "dtype", None)
     got_dtype = getattr(got, "dtype", None)
     if want_dtype is not None and got_dtype is not None and _dtype_name(got_dtype) != _dtype_name(want_dtype):
-        fail(f"{what} has dtype {_dtype_name(got_dtype)}, expected {_dtype_name(want_dtype)}.{context}")
+        fail(f"{what} has dtype {_dtype_name(got_dtype)}, expected {_dtype_name(want_dtype)}.{context()}")
     g, e = _to_numpy(got), _to_numpy(expected)
     if g.shape != e.shape:
-        fail(f"{what} has shape {list(g.shape)}, expected {list(e.shape)}.{context}")
+        fail(f"{what} has shape {list(g.shape)}, expected {list(e.shape)}.{context()}")
     if g.size == 0:
         return
     if rtol is None or atol is None:
@@ -188,7 +201,7 @@ def check_close(
             i = int(wrong[0])
             fail(
                 f"{what} differs at {wrong.size} of {g.size} positions; first at {_index(i, g.shape)}: "
-                f"expected {e.flat[i]}, got {g.flat[i]}.{context}"
+                f"expected {e.flat[i]}, got {g.flat[i]}.{context()}"
             )
         return
     g, e = g.astype(np.float64), e.astype(np.float64)
@@ -197,12 +210,12 @@ def check_close(
         i = int(np.flatnonzero(g_nan != e_nan)[0])
         state = "nan" if g_nan.flat[i] else f"{g.flat[i]:.6g}"
         want = "nan" if e_nan.flat[i] else "a number"
-        fail(f"{what} is {state} at {_index(i, g.shape)} where {want} was expected.{context}")
+        fail(f"{what} is {state} at {_index(i, g.shape)} where {want} was expected.{context()}")
     g_inf, e_inf = np.isinf(g), np.isinf(e)
     inf_mismatch = (g_inf | e_inf) & ~(g == e)
     if inf_mismatch.any():
         i = int(np.flatnonzero(inf_mismatch)[0])
-        fail(f"{what} is {g.flat[i]:.6g} at {_index(i, g.shape)} where {e.flat[i]:.6g} was expected.{context}")
+        fail(f"{what} is {g.flat[i]:.6g} at {_index(i, g.shape)} where {e.flat[i]:.6g} was expected.{context()}")
     finite = ~(g_nan | g_inf | e_inf)
     err = np.where(finite, np.abs(g - e), 0.0)
     allowed = atol + rtol * np.abs(np.where(finite, e, 0.0))
@@ -215,7 +228,7 @@ def check_close(
             f"{what} differs from the expected values at {int(bad.sum())} of {g.size} positions: "
             f"max abs error {float(err.max()):.3g}, max rel error {float(rel.max()):.3g}; "
             f"worst at {_index(i, g.shape)} (expected {e.flat[i]:.6g}, got {g.flat[i]:.6g}); "
-            f"tolerance rtol={rtol:g}, atol={atol:g}.{context}"
+            f"tolerance rtol={rtol:g}, atol={atol:g}.{context()}"
         )
 
 

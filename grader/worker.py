@@ -91,16 +91,8 @@ class Worker:
             try:
                 value, extra = getattr(self, f"op_{op}")(request)
                 reply = {"ok": True, "value": value, **extra}
-            except forbidden.ForbiddenCall:
-                reply = {"ok": False, "error": {"kind": "forbidden"}}
-            except GraderSideError as exc:
-                reply = {"ok": False, "error": {"kind": "grader", "message": str(exc)}}
             except BaseException as exc:  # noqa: BLE001 - everything the learner raises is reported
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)) and op != "import":
-                    kind = "exit"
-                else:
-                    kind = "memory" if _is_memory_error(exc) else "exception"
-                reply = {"ok": False, "error": self.describe(exc, kind)}
+                reply = {"ok": False, "error": self.error(exc, op)}
             if len(forbidden.HITS) > hits_before:
                 reply = {"ok": False, "error": {"kind": "forbidden", "names": forbidden.HITS[hits_before:]}}
             reply["duration_s"] = time.perf_counter() - started
@@ -111,6 +103,16 @@ class Worker:
                 self.send({"ok": False, "error": {"kind": "unencodable", "message": str(exc)}})
             except MemoryError:
                 self.send({"ok": False, "error": {"kind": "memory", "type": "MemoryError", "message": ""}})
+
+    def error(self, exc: BaseException, op: str) -> dict:
+        """What the judge is told of an exception a request raised."""
+        if isinstance(exc, forbidden.ForbiddenCall):
+            return {"kind": "forbidden"}
+        if isinstance(exc, GraderSideError):
+            return {"kind": "grader", "message": str(exc)}
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and op != "import":
+            return self.describe(exc, "exit")
+        return self.describe(exc, "memory" if _is_memory_error(exc) else "exception")
 
     def describe(self, exc: BaseException, kind: str) -> dict:
         frames = [
@@ -173,6 +175,19 @@ class Worker:
         if before is not None:
             extra["mutated"] = _changed(before, _snapshot((args, kwargs)), args, kwargs)
         return value, extra
+
+    def op_calls(self, request: dict):
+        """The same callable on each argument tuple in turn, in one round trip (see
+        `grader.spec.call_each`); stops at the first call that raises and says which.
+        Inputs are not checked for mutation."""
+        fn = self.target(request)
+        values = []
+        for args in request["calls"]:
+            try:
+                values.append(fn(*self.place(args, request)))
+            except BaseException as exc:  # noqa: BLE001 - reported with the call's index
+                return values, {"failed": {"index": len(values), "error": self.error(exc, "call")}}
+        return values, {}
 
     def op_grad(self, request: dict):
         """Call with gradients (see `grad_call`)."""

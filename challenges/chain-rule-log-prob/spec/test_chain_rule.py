@@ -17,6 +17,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
+    lazy_hint,
     public,
     randn,
     tolerance,
@@ -158,7 +159,7 @@ def check_fn(sub, name, logits, tokens, mask=None, *, device, what="", hint="", 
         kind="reduction",
         inputs=inputs,
         seed=seed,
-        hint=diagnose(name, got, logits, tokens, mask) or hint,
+        hint=lazy_hint(diagnose, name, got, logits, tokens, mask, fallback=hint),
         device=device,
         **kwargs,
     )
@@ -372,7 +373,7 @@ def test_gradients_match_torch(sub, device, name):
         what=name,
         kind="reduction",
         inputs=inputs,
-        hint=diagnose(name, result.output, logits, tokens, mask),
+        hint=lazy_hint(diagnose, name, result.output, logits, tokens, mask),
         device=device,
     )
     grad = result.input_grads.get(0)

@@ -17,6 +17,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
+    lazy_hint,
     public,
     randn,
     tolerance,
@@ -168,7 +169,7 @@ def check_loss(sub, logits, target, *, device, what="", hint="", seed=None, expe
         atol=atol,
         inputs=describe(logits=logits, target=target, **opts),
         seed=seed,
-        hint=diagnose(got, logits, target, **opts) or hint,
+        hint=lazy_hint(diagnose, got, logits, target, **opts, fallback=hint),
         device=device,
     )
     return got
@@ -403,7 +404,7 @@ def test_gradients_match_torch(sub, device, reduction):
             what="the loss",
             kind="reduction",
             inputs=inputs,
-            hint=diagnose(result.output, logits, target, **opts),
+            hint=lazy_hint(diagnose, result.output, logits, target, **opts),
             device=device,
         )
         grad = result.input_grads.get(0)

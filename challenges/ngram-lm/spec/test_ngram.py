@@ -110,12 +110,13 @@ def model(sub, corpus, n, k=0.0):
     return lm
 
 
-def check_prob(lm, word, context, corpus, n, k, expected=None, hint=""):
-    """Check lm.prob(word, context) against ``expected`` (default: the oracle)."""
+def check_prob(lm, word, context, corpus, n, k, expected=None, hint="", returned=None):
+    """Check lm.prob(word, context) (or what it ``returned``, computed already) against
+    ``expected`` (default: the oracle)."""
     __tracebackhide__ = True
     what = f"NGramLM({n}, k={k:g}).prob({word!r}, {tuple(context)!r})"
     want = Oracle(corpus, n, k).prob(word, context) if expected is None else expected
-    got = as_number(lm.prob(word, tuple(context)), what)
+    got = as_number(lm.prob(word, tuple(context)) if returned is None else returned, what)
     if not _close(got, want):
         hint = diagnose(got, want, corpus, n, k, "prob", word, context) or hint
         fail(f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}")
@@ -293,7 +294,8 @@ def test_probabilities_over_v_sum_to_one(sub, n, k):
     if k > 0:
         contexts.append(("zebra",) * max(n - 1, 1))
     for context in contexts:
-        total = sum(as_number(lm.prob(w, context), "prob") for w in VOCAB)
+        got = sub.call_each(lm.prob, [(w, context) for w in VOCAB])
+        total = sum(as_number(p, f"NGramLM({n}, k={k:g}).prob({w!r}, {context!r})") for w, p in zip(VOCAB, got))
         if abs(total - 1) > 1e-9:
             want = Oracle(SAM, n, k)
             bad = [w for w in VOCAB if not _close(lm.prob(w, context), want.prob(w, context))][:1] or VOCAB[:1]
@@ -412,12 +414,14 @@ def test_random_corpora_match_the_oracle(sub, case):
     lm = model(sub, corpus, n, k)
     oracle = Oracle(corpus, n, k)
     vocab = sorted(oracle.vocab)
-    contexts = sorted({c for s in corpus for c, _ in oracle.events(s)})[:4]
-    contexts += [("z",) * (n - 1), ("c", "a", "b", "a")]  # unseen (for n > 1) and longer than n - 1
-    for context in contexts:
-        for word in [*vocab, "z"]:
-            check_prob(lm, word, context, corpus, n, k)
-    for context in contexts[:4]:
-        total = sum(as_number(lm.prob(w, context), "prob") for w in vocab)
+    seen = sorted({c for s in corpus for c, _ in oracle.events(s)})[:4]
+    contexts = [*seen, ("z",) * (n - 1), ("c", "a", "b", "a")]  # unseen (for n > 1) and longer than n - 1
+    calls = [(word, tuple(context)) for context in contexts for word in [*vocab, "z"]]
+    describe = lambda word, context: f"NGramLM({n}, k={k:g}).prob({word!r}, {context!r})"  # noqa: E731
+    for (word, context), got in zip(calls, sub.call_each(lm.prob, calls, describe)):
+        check_prob(lm, word, context, corpus, n, k, returned=got)
+    for context in seen:  # (an unseen context's probabilities sum to 0 when k = 0)
+        got = sub.call_each(lm.prob, [(w, tuple(context)) for w in vocab], describe)
+        total = sum(as_number(p, describe(w, tuple(context))) for w, p in zip(vocab, got))
         check(abs(total - 1) <= 1e-9, f"the probabilities over V for context {context!r} sum to {total!r}, not 1.")
     check_perplexity(lm, test, corpus, n, k)

@@ -16,6 +16,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
+    lazy_hint,
     public,
     randn,
     tolerance,
@@ -119,7 +120,7 @@ def check_op(sub, name, x, dim=None, *, device, kind="reduction", hint="", what=
         what=f"{what}{label}",
         kind=kind,
         inputs=describe(x=x),
-        hint=diagnose(name, got, x, d) or hint,
+        hint=lazy_hint(diagnose, name, got, x, d, fallback=hint),
         device=device,
         **kwargs,
     )
@@ -202,7 +203,13 @@ def test_invariant_to_adding_a_constant(sub, device, shift):
             rtol=1e-7,
             atol=1e-6,
             inputs=inputs,
-            hint=diagnose(name, got, shifted) or "Adding a constant to every entry must not change the probabilities.",
+            hint=lazy_hint(
+                diagnose,
+                name,
+                got,
+                shifted,
+                fallback="Adding a constant to every entry must not change the probabilities.",
+            ),
             device=device,
         )
 
@@ -323,7 +330,7 @@ def test_gradients_match_torch(sub, device, name):
             what=f"{name}(x, dim={dim})",
             kind="reduction",
             inputs=inputs,
-            hint=diagnose(name, result.output, x, dim),
+            hint=lazy_hint(diagnose, name, result.output, x, dim),
             device=device,
         )
         grad = result.input_grads.get(0)
