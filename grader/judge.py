@@ -143,6 +143,7 @@ class Judge:
 
         from grader import plugin  # noqa: F401
 
+        settle_hypothesis()
         self.reference = _import_reference(self.challenge.reference)
         torch = sys.modules.get("torch")
         if torch is not None:
@@ -418,6 +419,36 @@ def _stop_with_caller(parent_pid: int | None, workdir: str) -> None:
         limits.prctl(limits.PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent_pid:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def settle_hypothesis() -> None:
+    """Make Hypothesis fit for a judge; once per process (the warm server: before it forks).
+
+    - Its first test registers the global PRNG with a ``gc.collect()`` over every live
+      object (0.14-0.2 s with torch imported). The objects alive now (the imports) are
+      frozen first (`gc.freeze`), so that no collection walks them again (after a fork,
+      their pages also stay shared), and the registration is done here.
+    - 5 % of its draws come from constants it finds in the "local" modules loaded (an AST
+      scan of each module outside site-packages and the standard library, ~65 ms per
+      judge): a spec's examples would depend on where lmprep is installed and on what
+      the process imported before. The judge draws from Hypothesis's own constants only.
+    """
+    import gc
+
+    from hypothesis.internal import entropy
+
+    gc.freeze()
+    with entropy.deterministic_PRNG():
+        pass
+    try:  # (a Hypothesis without local constants has neither name)
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        none = Constants()
+        providers._get_local_constants = lambda: none
+        providers.CONSTANTS_CACHE.cache.clear()  # what a test run before in this process cached
+    except (ImportError, AttributeError):
+        pass
 
 
 def judge_report(

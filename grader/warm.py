@@ -315,6 +315,10 @@ def serve(path: str) -> None:
             loaded.append(name)
         except Exception:  # noqa: BLE001 - a library that is not installed is imported by nobody
             pass
+    with contextlib.suppress(Exception):  # its first test's gc.collect(), paid once here, not by every judge
+        from grader.judge import settle_hypothesis
+
+        settle_hypothesis()
     mine = fingerprint()
     limits.become_subreaper()  # what escapes a judge that died lands here, and is killed
     os.umask(0o077)

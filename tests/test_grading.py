@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -172,3 +173,29 @@ def test_classify_maps_exceptions_to_outcomes():
         Outcome.RUNTIME_ERROR,
         "your code raised ValueError: bad k",
     )
+
+
+LOCAL_CONSTANTS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import gc, marked  # a local module (outside site-packages) holding a distinctive constant
+from hypothesis.internal.conjecture import providers
+if sys.argv[2] == "judge":
+    from grader.judge import settle_hypothesis
+    settle_hypothesis()
+    assert gc.get_freeze_count() > 0
+print("zebra-42-constant" in providers._get_local_constants().strings)
+"""
+
+
+@pytest.mark.parametrize("process, drawn", [("plain", "True"), ("judge", "False")])
+def test_a_judges_examples_do_not_depend_on_the_modules_it_loaded(tmp_path, process, drawn):
+    """Hypothesis draws some values from constants in the local modules loaded: not in a judge."""
+    providers = pytest.importorskip("hypothesis.internal.conjecture.providers")
+    if not hasattr(providers, "_get_local_constants"):
+        pytest.skip("this Hypothesis draws no local constants")
+    (tmp_path / "marked.py").write_text('MARK = "zebra-42-constant"\n')
+    found = subprocess.run(
+        [sys.executable, "-c", LOCAL_CONSTANTS, str(tmp_path), process], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == drawn
