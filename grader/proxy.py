@@ -334,6 +334,8 @@ class Session:
         self.workers_started = 0
         self.timeouts = 0  # tests that ran out of time; after MAX_TIMEOUTS the rest fail fast
         self.crashes: list[SubmissionError] = []  # calls that ended the worker; after MAX_CRASHES the rest fail fast
+        # where the spec phase goes: round trips, their wall time here, the worker's time in them
+        self.calls, self.calls_s, self.calls_worker_s = 0, 0.0, 0.0
         self.callables: set[tuple[str, str]] = set()  # (owner type, attribute) seen to be callable: see RemoteMethod
 
     # -- lifecycle
@@ -400,6 +402,9 @@ class Session:
         finally:
             elapsed = time.monotonic() - start
             self.budget = max(self.budget - elapsed, 0.0)
+            self.calls += 1
+            self.calls_s += elapsed
+        self.calls_worker_s += answer.get("duration_s", 0.0)
         self.last_call = CallInfo(duration_s=elapsed, mutated=list(answer.get("mutated", [])))
         if self._output_size() >= self.config.limits.output_limit_kb << 10:
             worker.kill()  # the submission ignored SIGXFSZ and went on past the cap

@@ -36,9 +36,11 @@ class GradingStopped(Exception):
 
 
 def cuda_requested_but_missing(device: str) -> bool:
+    if device != "cuda":
+        return False
     from grader.judge import nvidia_present
 
-    return device == "cuda" and not nvidia_present()
+    return not nvidia_present()
 
 
 def default_cache_dir() -> str:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from grader import Report
 from grader.challenge import Challenge
 from lmprep import bank, grading, paths, scheduler, workspace
 from lmprep.errors import LmprepError
-from lmprep.store import ChallengeProgress, ProgressStore, counted
+
+if TYPE_CHECKING:  # lmprep.store imports sqlite-utils (~0.1 s): `submit` opens it while the grading starts
+    from lmprep.store import ChallengeProgress, ProgressStore
 
 HINT_SECTION = re.compile(r"^## Hint (\d+)\s*$", re.M)
 
@@ -32,6 +37,8 @@ class Learner:
     @property
     def store(self) -> ProgressStore:
         if self._store is None:
+            from lmprep.store import ProgressStore
+
             self._store = ProgressStore(self.db_path)
         return self._store
 
@@ -81,12 +88,16 @@ class Learner:
     def submit(self, path: Path | None, slug: str | None, device: str = "auto") -> tuple[Report, int]:
         path, ch = self.resolve(path, slug)
         code = path.read_text(encoding="utf-8", errors="replace")
-        attempt = self.store.begin_attempt(ch.slug, str(path), code, device, ch.content_hash())
+        # the attempt is recorded (the store opened: ~0.1 s) while the grading starts
+        begun = _Background(lambda: self.store.begin_attempt(ch.slug, str(path), code, device, ch.content_hash()))
         try:
             report = grading.grade_file(path, ch.slug, device=device, db=self.db_path)
         except BaseException:  # interrupted (or broken) before a verdict: recorded as such
-            self.store.interrupt_attempt(attempt)
+            attempt = begun.result(reraise=False)
+            if attempt is not None:
+                self.store.interrupt_attempt(attempt)
             raise
+        attempt = begun.result()  # a database that cannot be used says so now, the grading unsaved
         self.store.finish_attempt(attempt, report)
         return report, attempt
 
@@ -107,6 +118,8 @@ class Learner:
         if ch.kind == "quiz":
             raise LmprepError(f"{ch.slug} is a quiz: it has no hints; each question's explanation follows grading")
         hints = split_hints(ch)
+        from lmprep.store import ChallengeProgress
+
         seen = self.progress().get(ch.slug, ChallengeProgress(ch.slug)).hints
         if seen < len(hints):
             self.store.add_event(ch.slug, "hint", str(seen + 1))
@@ -115,6 +128,8 @@ class Learner:
 
     def solution(self, slug: str, confirmed: bool) -> str:
         ch = bank.get(slug)
+        from lmprep.store import ChallengeProgress
+
         solved = self.progress().get(slug, ChallengeProgress(slug)).solved
         if not solved and not confirmed:
             raise LmprepError(f"{slug} is not solved yet: pass --yes to see the reference solution anyway")
@@ -148,6 +163,8 @@ class Learner:
         ``attempts`` counts the learner's attempts; Internal Errors are counted apart in
         ``grader_errors`` and listed in ``recent`` with ``counted`` false.
         """
+        from lmprep.store import counted
+
         challenges = bank.all_challenges()
         progress = self.progress()
 
@@ -184,6 +201,29 @@ class Learner:
             "by_difficulty": group("difficulty"),
             "recent": recent,
         }
+
+
+class _Background:
+    """``fn()`` run in a thread from now; `result` waits for it and returns or raises what it did."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller of result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self, reraise: bool = True) -> Any:
+        self._thread.join()
+        if self._error is not None and reraise:
+            raise self._error
+        return self._value
 
 
 def split_hints(ch: Challenge) -> list[str]:

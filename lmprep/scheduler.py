@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from grader.challenge import Challenge
-from lmprep.store import ChallengeProgress
+
+if TYPE_CHECKING:
+    from lmprep.store import ChallengeProgress
 
 
 def unlocked(ch: Challenge, progress: dict[str, ChallengeProgress]) -> bool:

@@ -213,6 +213,18 @@ def test_watch_runs_the_hidden_specs_warm_and_the_examples_cold(monkeypatch):
     assert run("progress", "--json").output.count('"verdict"') == 0  # neither is recorded
 
 
+def test_submit_to_a_broken_database_says_so_and_changes_nothing(tmp_path):
+    """The attempt is recorded while the grading starts: a database that cannot take it
+    fails the submit with one line, the file left as it was."""
+    db = tmp_path / "other.db"
+    db.write_bytes(b"junk" * 50)
+    shutil.copy(TOY / "reference.py", tmp_path / "answer.py")
+    broken = CliRunner().invoke(cli, ["--db", str(db), "submit", str(tmp_path / "answer.py"), "-c", "toy-sum"])
+    assert broken.exit_code == 1, broken.output
+    assert broken.output.strip().count("\n") == 0 and "not a readable lmprep database" in broken.output
+    assert db.read_bytes() == b"junk" * 50
+
+
 def test_where_and_move_aside(tmp_path):
     db = tmp_path / "other.db"
     db.write_bytes(b"junk" * 50)
