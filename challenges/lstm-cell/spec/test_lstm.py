@@ -30,7 +30,7 @@ NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 def torch_state_dict(input_size, hidden_size, bias=True, seed=0):
     """The float64 state dict of a seeded torch.nn.LSTMCell (the judge's RNG is left alone)."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # (torch.manual_seed also queues CUDA's: 9 ms a call)
         cell = nn.LSTMCell(input_size, hidden_size, bias=bias, dtype=F64)
     return {name: value.detach().clone() for name, value in cell.state_dict().items()}
 
