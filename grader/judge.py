@@ -231,9 +231,9 @@ class Judge:
                 )
             return self.finish(Verdict.INTERNAL_ERROR, f"the specs could not run (pytest exit code {int(code)})")
         verdict = decide(tests)
-        first = self.report.first_failure
-        message = f"{first.name}: {first.message}" if first else ""
-        return self.finish(verdict, message)
+        shown = self.report.first_failure
+        self.report.diagnosis = shown.diagnosis if shown else ""
+        return self.finish(verdict, f"{shown.name}: {shown.message}" if shown else "")
 
     def _results(self, ctx) -> list[TestResult]:
         tests = []
@@ -253,6 +253,7 @@ class Judge:
                     duration_s=round(result.duration_s, 4),
                     message=message,
                     public=item.get_closest_marker("public") is not None,
+                    diagnosis=result.diagnosis if result.outcome else "",
                 )
             )
         return tests

@@ -39,6 +39,7 @@ class Result:
     outcome: str | None = None
     message: str = ""
     duration_s: float = 0.0
+    diagnosis: str = ""
 
 
 @dataclass
@@ -124,6 +125,15 @@ def pytest_runtest_setup(item: pytest.Item):
     yield
 
 
+def diagnosis_of(exc: BaseException) -> str:
+    """The diagnosis a spec attached to its failure (`grader.spec.fail`), or ''."""
+    group = getattr(exc, "exceptions", None)
+    if isinstance(group, tuple) and group and isinstance(group[0], BaseException):
+        return diagnosis_of(group[0])
+    found = getattr(exc, "diagnosis", "")
+    return found if isinstance(found, str) else ""
+
+
 def classify(exc: BaseException) -> tuple[Outcome, str]:
     """The outcome a test's exception stands for, and a message for the learner."""
     group = getattr(exc, "exceptions", None)  # an exception group (Hypothesis with several bugs)
@@ -170,7 +180,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
         report.lmprep = (Outcome.SKIPPED, str(reason).removeprefix("Skipped: "))
     elif report.failed and call.excinfo is not None:
-        report.lmprep = classify(call.excinfo.value)
+        report.lmprep = (*classify(call.excinfo.value), diagnosis_of(call.excinfo.value))
     elif report.failed:
         report.lmprep = (Outcome.ERROR, "the test failed without an exception")
     elif report.when == "call":
@@ -183,7 +193,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     found = getattr(report, "lmprep", None)
     if result is None or found is None:
         return
-    outcome, message = found
+    outcome, message, diagnosis = (*found, "")[:3]
     if report.when == "call":
         result.duration_s = report.duration
     current = Outcome(result.outcome) if result.outcome else None
@@ -191,6 +201,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # the first failure of a test stands; a later phase can only turn a pass into a failure
     if current is None or (current in settled and outcome not in settled):
         result.outcome, result.message = outcome.value, message
+        result.diagnosis = diagnosis if outcome not in settled else ""
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:

@@ -462,7 +462,7 @@ def _to_wire(value: Any) -> Any:
 class RemoteObject:
     """An object in the worker. Attribute reads, calls and item access are round trips."""
 
-    __slots__ = ("_session", "_hid", "_type", "_generation", "_device")
+    __slots__ = ("_session", "_hid", "_type", "_generation", "_device", "_name")
 
     def __init__(self, session: Session, hid: int, type_name: str, generation: int, device: str | None = None):
         object.__setattr__(self, "_session", session)
@@ -470,6 +470,7 @@ class RemoteObject:
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_generation", generation)
         object.__setattr__(self, "_device", device)
+        object.__setattr__(self, "_name", "")  # the attribute it was read as, for messages
 
     def _op(self, op: str, **fields: Any) -> Any:
         self._session.check_generation(self)
@@ -482,8 +483,10 @@ class RemoteObject:
         if key in self._session.callables:
             return RemoteMethod(self, name)
         value = self._bind(self._op("getattr", name=name))
-        if isinstance(value, RemoteObject) and value._type in CALLABLE_TYPES:
-            self._session.callables.add(key)
+        if isinstance(value, RemoteObject):
+            object.__setattr__(value, "_name", value._name or name)
+            if value._type in CALLABLE_TYPES:
+                self._session.callables.add(key)
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -504,8 +507,8 @@ class RemoteObject:
             object.__setattr__(value, "_device", self._device)
         return value
 
-    def __repr__(self) -> str:
-        return f"<remote {self._type} #{self._hid}>"
+    def __repr__(self) -> str:  # what a learner may read in a message: their type, not the grader's proxy
+        return f"<{self._type} object>"
 
 
 # what a method, a function or a class is called on the wire (a handle's type_name)

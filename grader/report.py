@@ -85,6 +85,7 @@ class TestResult:
     duration_s: float
     message: str = ""
     public: bool = False
+    diagnosis: str = ""  # the likely mistake, in the learner's words, where the spec recognised one
 
 
 @dataclass
@@ -95,7 +96,8 @@ class Report:
     score: float = 0.0
     max_score: float = 0.0
     tests: list[TestResult] = field(default_factory=list)
-    message: str = ""  # the verdict explained (syntax error, missing name, first failure)
+    message: str = ""  # the verdict explained (syntax error, missing name, the failure shown)
+    diagnosis: str = ""  # the failure shown's diagnosis, if it has one
     output: str = ""
     output_truncated: bool = False
     device: str = "cpu"
@@ -112,7 +114,8 @@ class Report:
 
     @property
     def first_failure(self) -> TestResult | None:
-        return next((t for t in self.tests if t.outcome not in ("passed", "skipped")), None)
+        """The failure a learner is shown (see `shown_failure`)."""
+        return shown_failure(self.tests)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,21 +130,29 @@ class Report:
         return cls(**data)
 
 
+def shown_failure(tests: list[TestResult]) -> TestResult | None:
+    """The failure a learner reads first: the first failing test whose spec recognised the
+    mistake (it carries a diagnosis), else the first failing test in spec order."""
+    failed = [t for t in tests if t.outcome not in (Outcome.PASSED.value, Outcome.SKIPPED.value)]
+    return next((t for t in failed if t.diagnosis), failed[0] if failed else None)
+
+
 def decide(tests: list[TestResult]) -> Verdict:
-    """The submission's verdict from its tests, in spec order.
+    """The submission's verdict from its tests.
 
     A grader fault anywhere makes the whole run an Internal Error (its score can't be
-    trusted); a forbidden call anywhere is Forbidden API; otherwise the first test that
-    did not pass names the verdict. A run where nothing ran is an Internal Error too.
+    trusted); a forbidden call anywhere is Forbidden API; otherwise the failure shown
+    (`shown_failure`) names the verdict, so that the verdict line and the failure under it
+    agree. A run where nothing ran is an Internal Error too.
     """
     outcomes = [Outcome(t.outcome) for t in tests]
     if not outcomes or Outcome.ERROR in outcomes:
         return Verdict.INTERNAL_ERROR
     if Outcome.FORBIDDEN in outcomes:
         return Verdict.FORBIDDEN_API
-    for outcome in outcomes:
-        if outcome.verdict is not None:
-            return outcome.verdict
+    shown = shown_failure(tests)
+    if shown is not None:
+        return Outcome(shown.outcome).verdict
     if Outcome.PASSED not in outcomes:
         return Verdict.INTERNAL_ERROR  # everything skipped: nothing was graded
     return Verdict.ACCEPTED

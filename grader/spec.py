@@ -18,12 +18,12 @@ print a hidden case's expected values in full.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
 
-from grader.proxy import GradResult, RemoteException, RemoteObject, Submission
+from grader.proxy import GradResult, RemoteException, RemoteMethod, RemoteObject, Submission
 from grader.wire import FigureSummary, remote_meta
 
 __all__ = [
@@ -37,8 +37,12 @@ __all__ = [
     "check_grads",
     "check_unchanged_inputs",
     "describe",
+    "Mistake",
+    "describe_value",
+    "diagnosed",
+    "expect_raises",
     "fail",
-    "lazy_hint",
+    "lazy",
     "points",
     "public",
     "randn",
@@ -74,17 +78,40 @@ def tolerance(dtype: Any, kind: str = "elementwise") -> tuple[float, float]:
     return TOLERANCES.get(_dtype_name(dtype), TOLERANCES["float64"])[kind]
 
 
-def fail(message: str) -> None:
-    """Fail the test as a Wrong Answer with ``message`` shown to the learner."""
+class Mistake(AssertionError):
+    """A failed check: ``message`` says what differs; ``diagnosis``, where the spec
+    recognised the mistake, names it in the learner's words ("the gates are taken in the
+    order i, f, o, g"). The Report shows first the first failure that has a diagnosis."""
+
+    def __init__(self, message: str, diagnosis: str = ""):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+def diagnosed(diagnosis: str | Callable[[], str]) -> str:
+    """``diagnosis`` as text: a function is called now (and only now: a diagnosis that
+    reruns oracles costs work, and is needed only once a check failed). A diagnosis that
+    fails on an odd answer is no diagnosis, never a fault of the grader's."""
+    if not callable(diagnosis):
+        return diagnosis or ""
+    try:
+        return diagnosis() or ""
+    except Exception:  # noqa: BLE001 - the failure stands without its diagnosis
+        return ""
+
+
+def fail(message: str, *, diagnosis: str | Callable[[], str] = "") -> NoReturn:
+    """Fail the test as a Wrong Answer with ``message`` (what differs) shown to the
+    learner and, where the spec recognised the mistake, its ``diagnosis``."""
     __tracebackhide__ = True
-    raise AssertionError(message)
+    raise Mistake(message, diagnosed(diagnosis))
 
 
-def check(condition: Any, message: str) -> None:
-    """Fail with ``message`` unless ``condition`` holds."""
+def check(condition: Any, message: str, *, diagnosis: str | Callable[[], str] = "") -> None:
+    """Fail with ``message`` (and ``diagnosis``) unless ``condition`` holds."""
     __tracebackhide__ = True
     if not condition:
-        raise AssertionError(message)
+        fail(message, diagnosis=diagnosis)
 
 
 def _device_of(value: Any) -> str:
@@ -112,10 +139,50 @@ def _kind_of(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def lazy_hint(diagnose: Callable[..., str], *args: Any, fallback: str = "", **kwargs: Any) -> Callable[[], str]:
-    """A hint for `check_close` computed only if the check fails: ``diagnose(*args,
-    **kwargs) or fallback`` (the arguments are bound now, so it is safe in a loop)."""
-    return lambda: diagnose(*args, **kwargs) or fallback
+def lazy(diagnose: Callable[..., str], *args: Any, **kwargs: Any) -> Callable[[], str]:
+    """``diagnose(*args, **kwargs)``, called only if a check fails (a ``diagnosis`` for
+    `check_close`, `check` or `fail`); the arguments are bound now, so it is safe in a loop."""
+    return lambda: diagnose(*args, **kwargs)
+
+
+def describe_value(value: Any) -> str:
+    """What a call returned, for a message: ``a NGramLM object`` for an object that stays
+    in the worker, ``a tensor float32[2, 3]``, ``None``, or a short repr."""
+    if isinstance(value, RemoteObject):
+        name = value._type
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind = "tensor" if hasattr(value, "detach") else "array"
+        return f"a {kind} {_dtype_name(value.dtype)}{list(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def expect_raises(
+    exception: type[BaseException], fn: Callable[..., Any], *args: Any, call: str = "", **kwargs: Any
+) -> BaseException:
+    """``fn(*args, **kwargs)`` must raise ``exception``; returns it. Otherwise a Wrong
+    Answer that names the call (``call``, default ``fn(args...)``) and what came instead:
+    the value it returned, or the other exception it raised."""
+    __tracebackhide__ = True
+    if not call:
+        remote = isinstance(fn, (RemoteObject, RemoteMethod))
+        name = (fn._name if remote else getattr(fn, "__name__", "")) or "the function"
+        shown = [describe_value(a) if hasattr(a, "shape") else _short_repr(a) for a in args]
+        shown += [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
+        call = f"{name}({', '.join(shown)})"
+    try:
+        value = fn(*args, **kwargs)
+    except exception as exc:
+        return exc
+    except RemoteException as exc:
+        fail(f"{call} should raise {exception.__name__}, but it raised {exc.type_name}: {exc.remote_message}")
+    fail(f"{call} should raise {exception.__name__}, but it returned {describe_value(value)}.")
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def randn(*shape: int, seed: int, dtype: Any = None, scale: float = 1.0) -> Any:
@@ -152,7 +219,8 @@ def check_close(
     atol: float | None = None,
     inputs: str = "",
     seed: int | None = None,
-    hint: str | Callable[[], str] = "",
+    hint: str = "",
+    diagnosis: str | Callable[[], str] = "",
     device: str | None = None,
     dtype: Any = None,
 ) -> None:
@@ -160,20 +228,24 @@ def check_close(
 
     Checks, in order: the type, the device (``device``, for tensors), the dtype (``dtype``,
     default ``expected``'s), the shape, where the nans and infinities are, then the values
-    with ``rtol``/``atol`` (default: `tolerance` for the dtype and ``kind``). ``hint`` may
-    be a function: it is called only when the check fails (a diagnosis that costs work).
+    with ``rtol``/``atol`` (default: `tolerance` for the dtype and ``kind``). On a failure
+    the message ends with the inputs, the seed and ``hint`` (general advice), and carries
+    ``diagnosis`` (the mistake recognised: see `fail`; a function is called only then).
     """
     __tracebackhide__ = True
 
     def context() -> str:
-        text = hint() if callable(hint) else hint
         return "".join(
             [
                 f" Inputs: {inputs}." if inputs else "",
                 f" Seed {seed}." if seed is not None else "",
-                f" {text}" if text else "",
+                f" {hint}" if hint else "",
             ]
         )
+
+    def fail(message: str) -> NoReturn:
+        __tracebackhide__ = True
+        raise Mistake(message, diagnosed(diagnosis))
 
     is_tensor = hasattr(expected, "detach")
     if is_tensor and not hasattr(got, "detach"):

@@ -9,6 +9,7 @@ trusted: the judge only ever receives data, and decides every verdict itself.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import importlib.util
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from typing import Any
 
 from grader import forbidden, limits, sandbox, wire
@@ -482,8 +484,28 @@ def run(config: dict) -> None:
         hello["sandbox"] = {"namespaces": namespaces, "landlock": landlock}
     except BaseException as exc:  # noqa: BLE001 - reported to the judge as a machine fault
         hello["preload_error"] = f"{step}: {type(exc).__name__}: {exc}"
+    _learners_warnings(config["submission"])
     worker.send(hello)
     worker.serve()
+
+
+def _learners_warnings(submission: str) -> None:
+    """Warnings as a learner reads them under "Your code printed": each one once, as
+    ``RuntimeWarning: overflow encountered in exp (line 12 of your file)``, the line given
+    where it is in their file, never a library's path."""
+    seen: set = set()
+    mine = os.path.realpath(submission)
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = f"{category.__name__}: {message}"
+        if os.path.realpath(filename) == mine:
+            text += f" (line {lineno} of your file)"
+        if text not in seen:
+            seen.add(text)
+            with contextlib.suppress(Exception):
+                sys.stderr.write(text + "\n")
+
+    warnings.showwarning = show
 
 
 if __name__ == "__main__":

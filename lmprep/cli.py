@@ -278,13 +278,19 @@ def test(path: Path | None, slug: str | None, device: str, as_json: bool, verbos
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True, help="Judges run at once.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--feedback", is_flag=True, help="Show each mutant's first failure and diagnosis.")
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[Path, ...], jobs: int, device: str, as_json: bool) -> None:
+def validate(
+    ctx: click.Context, paths: tuple[Path, ...], jobs: int, device: str, as_json: bool, feedback: bool
+) -> None:
     """Prove challenges sound: metadata, prompt, reference Accepted, stub scores
-    zero, every mutant rejected. Checks every challenge when no PATH is given;
-    exits 1 if any check fails.
+    zero, every mutant rejected (and diagnosed as its docstring's "Diagnosis:" line
+    says). Checks every challenge when no PATH is given; exits 1 if any check fails.
 
-    Example: lmprep validate challenges/lstm-cell
+    --feedback prints, for every mutant, the failure a learner would be shown first
+    and its diagnosis: the feedback for each typical mistake on one screen.
+
+    Example: lmprep validate challenges/lstm-cell --feedback
     """
     from lmprep import grading, render
     from lmprep.validate import validate as run_validate
@@ -294,7 +300,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], jobs: int, device: str
     if as_json:
         click.echo(json.dumps([c.to_dict() for c in checks], indent=2))
     else:
-        click.echo(render.validate_text(checks), nl=False)
+        click.echo(render.validate_text(checks, feedback), nl=False)
     ctx.exit(0 if all(c.ok for c in checks) else 1)
 
 

@@ -55,8 +55,8 @@ def report_text(report: Report, verbose: bool = False) -> str:
     )
 
 
-def validate_text(checks) -> str:
-    return _env().get_template("validate.txt.j2").render(checks=checks)
+def validate_text(checks, feedback: bool = False) -> str:
+    return _env().get_template("validate.txt.j2").render(checks=checks, feedback=feedback)
 
 
 def template(name: str, **context) -> str:

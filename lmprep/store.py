@@ -221,7 +221,10 @@ class ProgressStore:
 
     def finish_attempt(self, attempt_id: int, report: Any) -> None:
         tests = [
-            {k: getattr(t, k) for k in ("id", "name", "outcome", "points", "max_points", "duration_s", "message")}
+            {
+                k: getattr(t, k)
+                for k in ("id", "name", "outcome", "points", "max_points", "duration_s", "message", "diagnosis")
+            }
             for t in report.tests
         ]
         with self.write() as conn:

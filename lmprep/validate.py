@@ -9,6 +9,7 @@ formed, the answer key scores full marks, and a blank sheet and an empty file sc
 
 from __future__ import annotations
 
+import ast
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,12 +24,33 @@ from lmprep.grading import hidden_paths
 HINT = re.compile(r"^## Hint (\d+)\s*$", re.M)
 
 
+EXPECTED = re.compile(r"^Diagnosis:\s*(.+?)\s*$", re.M)
+
+
 @dataclass
 class MutantResult:
     name: str
     verdict: str
     rejected: bool
-    message: str = ""
+    message: str = ""  # the failure shown: "test name: what differs"
+    diagnosis: str = ""  # the failure shown's diagnosis
+    expected: str = ""  # what the mutant's docstring says its diagnosis names ("Diagnosis: ...")
+
+    @property
+    def diagnosed(self) -> bool:
+        """The mistake was recognised, and (where the mutant says which) named."""
+        return bool(self.diagnosis) and self.expected.lower() in self.diagnosis.lower()
+
+
+def expected_diagnosis(mutant: Path) -> str:
+    """The words a mutant's docstring says its diagnosis must contain (a line
+    ``Diagnosis: gate order``), or ''."""
+    try:
+        doc = ast.get_docstring(ast.parse(mutant.read_text(encoding="utf-8"))) or ""
+    except (SyntaxError, ValueError, OSError):
+        return ""
+    found = EXPECTED.search(doc)
+    return found.group(1) if found else ""
 
 
 @dataclass
@@ -88,11 +110,16 @@ def _judge_stub(check: ChallengeCheck, report: Report) -> None:
         check.problems.append(f"stub: should score 0, got {report.verdict} {check.stub}: {report.message}")
 
 
-def _judge_mutant(check: ChallengeCheck, name: str, report: Report) -> None:
+def _judge_mutant(check: ChallengeCheck, mutant: Path, report: Report) -> None:
     rejected = report.verdict not in (Verdict.ACCEPTED.value, Verdict.INTERNAL_ERROR.value)
-    check.mutants.append(MutantResult(name, report.verdict, rejected, report.message))
+    expected = expected_diagnosis(mutant)
+    result = MutantResult(mutant.stem, report.verdict, rejected, report.message, report.diagnosis, expected)
+    check.mutants.append(result)
     if not rejected:
-        check.problems.append(f"mutant {name}: {report.verdict} (the specs must reject it): {report.message}")
+        check.problems.append(f"mutant {mutant.stem}: {report.verdict} (the specs must reject it): {report.message}")
+    elif expected and not result.diagnosed:
+        shown = f"its diagnosis is {report.diagnosis!r}" if report.diagnosis else "the failure shown has no diagnosis"
+        check.problems.append(f"mutant {mutant.stem}: expected a diagnosis naming {expected!r}, but {shown}")
 
 
 def _check_quiz(challenge, check: ChallengeCheck) -> None:
@@ -131,7 +158,7 @@ def validate(
             continue
         work.append((check, challenge.reference, _judge_reference))
         work.append((check, challenge.stub, _judge_stub))
-        work += [(check, m, lambda c, r, name=m.stem: _judge_mutant(c, name, r)) for m in challenge.mutants]
+        work += [(check, m, lambda c, r, m=m: _judge_mutant(c, m, r)) for m in challenge.mutants]
 
     hidden = hidden_paths()
 

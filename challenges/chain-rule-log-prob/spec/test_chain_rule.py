@@ -17,7 +17,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
-    lazy_hint,
+    lazy,
     public,
     randn,
     tolerance,
@@ -159,7 +159,8 @@ def check_fn(sub, name, logits, tokens, mask=None, *, device, what="", hint="", 
         kind="reduction",
         inputs=inputs,
         seed=seed,
-        hint=lazy_hint(diagnose, name, got, logits, tokens, mask, fallback=hint),
+        hint=hint,
+        diagnosis=lazy(diagnose, name, got, logits, tokens, mask),
         device=device,
         **kwargs,
     )
@@ -373,7 +374,7 @@ def test_gradients_match_torch(sub, device, name):
         what=name,
         kind="reduction",
         inputs=inputs,
-        hint=lazy_hint(diagnose, name, result.output, logits, tokens, mask),
+        diagnosis=lazy(diagnose, name, result.output, logits, tokens, mask),
         device=device,
     )
     grad = result.input_grads.get(0)

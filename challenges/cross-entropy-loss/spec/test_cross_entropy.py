@@ -17,7 +17,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
-    lazy_hint,
+    lazy,
     public,
     randn,
     tolerance,
@@ -169,7 +169,8 @@ def check_loss(sub, logits, target, *, device, what="", hint="", seed=None, expe
         atol=atol,
         inputs=describe(logits=logits, target=target, **opts),
         seed=seed,
-        hint=lazy_hint(diagnose, got, logits, target, **opts, fallback=hint),
+        hint=hint,
+        diagnosis=lazy(diagnose, got, logits, target, **opts),
         device=device,
     )
     return got
@@ -404,7 +405,7 @@ def test_gradients_match_torch(sub, device, reduction):
             what="the loss",
             kind="reduction",
             inputs=inputs,
-            hint=lazy_hint(diagnose, result.output, logits, target, **opts),
+            diagnosis=lazy(diagnose, result.output, logits, target, **opts),
             device=device,
         )
         grad = result.input_grads.get(0)

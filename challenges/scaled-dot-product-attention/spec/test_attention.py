@@ -16,7 +16,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
-    lazy_hint,
+    lazy,
     public,
     randn,
 )
@@ -273,15 +273,8 @@ def test_weights_rows_sum_to_one_or_zero(sub, device):
         rtol=1e-5,
         atol=1e-5,
         inputs=describe(Q=Q, K=K, V=V, mask=mask),
-        hint=lazy_hint(
-            diagnose,
-            weights,
-            Q,
-            K,
-            V,
-            mask,
-            fallback="Normalise over the keys (the last dim); fully masked rows sum to 0.",
-        ),
+        hint="Normalise over the keys (the last dim); fully masked rows sum to 0.",
+        diagnosis=lazy(diagnose, weights, Q, K, V, mask),
     )
 
 

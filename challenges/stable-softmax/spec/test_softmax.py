@@ -16,7 +16,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     fail,
-    lazy_hint,
+    lazy,
     public,
     randn,
     tolerance,
@@ -120,7 +120,8 @@ def check_op(sub, name, x, dim=None, *, device, kind="reduction", hint="", what=
         what=f"{what}{label}",
         kind=kind,
         inputs=describe(x=x),
-        hint=lazy_hint(diagnose, name, got, x, d, fallback=hint),
+        hint=hint,
+        diagnosis=lazy(diagnose, name, got, x, d),
         device=device,
         **kwargs,
     )
@@ -203,13 +204,8 @@ def test_invariant_to_adding_a_constant(sub, device, shift):
             rtol=1e-7,
             atol=1e-6,
             inputs=inputs,
-            hint=lazy_hint(
-                diagnose,
-                name,
-                got,
-                shifted,
-                fallback="Adding a constant to every entry must not change the probabilities.",
-            ),
+            hint="Adding a constant to every entry must not change the probabilities.",
+            diagnosis=lazy(diagnose, name, got, shifted),
             device=device,
         )
 
@@ -330,7 +326,7 @@ def test_gradients_match_torch(sub, device, name):
             what=f"{name}(x, dim={dim})",
             kind="reduction",
             inputs=inputs,
-            hint=lazy_hint(diagnose, name, result.output, x, dim),
+            diagnosis=lazy(diagnose, name, result.output, x, dim),
             device=device,
         )
         grad = result.input_grads.get(0)
