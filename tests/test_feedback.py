@@ -57,7 +57,7 @@ def test_expect_raises_names_the_call_and_what_came_back(sub):
     try:
         expect_raises(ValueError, sub.make, 1)
     except Mistake as exc:
-        assert str(exc) == "make(1) should raise ValueError, but it returned a Accumulator object.", str(exc)
+        assert str(exc) == "make(1) should raise ValueError, but it returned an Accumulator object.", str(exc)
     else:
         raise AssertionError("expect_raises passed")
     try:
@@ -65,7 +65,7 @@ def test_expect_raises_names_the_call_and_what_came_back(sub):
     except Mistake as exc:
         assert str(exc).startswith("acc.add('x') should raise ValueError, but it raised TypeError: "), str(exc)
     assert "unsupported" in str(expect_raises(TypeError, acc.add, "x"))
-    assert describe_value(acc) == "a Accumulator object" and repr(acc) == "<Accumulator object>"
+    assert describe_value(acc) == "an Accumulator object" and repr(acc) == "<Accumulator object>"
 
 
 def test_warnings_are_shown_once_without_library_paths(sub):
