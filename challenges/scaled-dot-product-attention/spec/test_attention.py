@@ -132,13 +132,7 @@ def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reducti
     out, weights = got
     want_out, want_weights = oracle(Q, K, V, mask)
     inputs = describe(Q=Q, K=K, V=V, **({"mask": mask} if mask is not None else {}))
-    found = []  # the diagnosis, computed once and only if a check fails
-
-    def diagnosis():
-        if not found:
-            found.append(diagnose(weights, Q, K, V, mask) or hint)
-        return found[0]
-
+    diagnosis = lazy(diagnose, weights, Q, K, V, mask)
     prefix = f"{what}: " if what else ""
     check_close(
         weights,
@@ -147,7 +141,8 @@ def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reducti
         kind=kind,
         inputs=inputs,
         seed=seed,
-        hint=diagnosis,
+        hint=hint,
+        diagnosis=diagnosis,
         device=device,
     )
     check_close(
@@ -157,7 +152,8 @@ def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reducti
         kind=kind,
         inputs=inputs,
         seed=seed,
-        hint=diagnosis,
+        hint=hint,
+        diagnosis=diagnosis,
         device=device,
     )
 
