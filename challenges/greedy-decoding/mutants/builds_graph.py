@@ -1,4 +1,7 @@
-"""Mutant: builds an autograd graph (no torch.no_grad())."""
+"""Mutant: builds an autograd graph (no torch.no_grad()).
+
+Diagnosis: torch.no_grad()
+"""
 
 from __future__ import annotations
 

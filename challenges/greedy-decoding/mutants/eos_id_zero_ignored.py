@@ -1,6 +1,8 @@
 """Tests `if eos_id and ...`, so eos_id = 0 never stops the decoding.
 
 Written from the prompt alone, independently of the spec.
+
+Diagnosis: eos_id = 0 is falsy
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Mutant: eos_not_kept."""
+"""Mutant: eos_not_kept.
+
+Diagnosis: eos_id is dropped
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: first_position."""
+"""Mutant: first_position.
+
+Diagnosis: first position
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: last_token_only."""
+"""Mutant: last_token_only.
+
+Diagnosis: only the last token
+"""
 
 from __future__ import annotations
 

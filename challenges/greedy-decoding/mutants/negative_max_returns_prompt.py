@@ -1,6 +1,8 @@
 """Returns the prompt for max_new_tokens < 0 instead of raising ValueError.
 
 Written from the prompt alone, independently of the spec.
+
+Diagnosis: negative max_new_tokens
 """
 
 from __future__ import annotations

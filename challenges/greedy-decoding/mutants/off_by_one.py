@@ -1,4 +1,7 @@
-"""Mutant: off_by_one."""
+"""Mutant: off_by_one.
+
+Diagnosis: one token too few
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Returns a Python list of ints instead of a 1-D int64 tensor.
 
 Written from the prompt alone, independently of the spec.
+
+Diagnosis: returns a list
 """
 
 from __future__ import annotations

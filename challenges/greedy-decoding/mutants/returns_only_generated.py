@@ -1,6 +1,8 @@
 """Returns only the generated ids, without the prompt in front.
 
 Written from the prompt alone, independently of the spec.
+
+Diagnosis: the prompt is missing
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Stops when eos_id appears anywhere in the sequence, the prompt included.
 
 Written from the prompt alone, independently of the spec.
+
+Diagnosis: eos_id that is in the prompt
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Mutant: ties_highest."""
+"""Mutant: ties_highest.
+
+Diagnosis: ties go to the highest id
+"""
 
 from __future__ import annotations
 

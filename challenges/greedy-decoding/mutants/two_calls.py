@@ -1,4 +1,7 @@
-"""Mutant: two_calls."""
+"""Mutant: two_calls.
+
+Diagnosis: twice per generated token
+"""
 
 from __future__ import annotations
 

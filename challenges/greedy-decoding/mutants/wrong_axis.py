@@ -1,4 +1,7 @@
-"""Mutant: wrong_axis."""
+"""Mutant: wrong_axis.
+
+Diagnosis: over the positions
+"""
 
 from __future__ import annotations
 
