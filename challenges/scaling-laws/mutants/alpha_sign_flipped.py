@@ -1,4 +1,7 @@
-"""Mutant: returns the slope of the log-log line as alpha, not minus the slope."""
+"""Mutant: returns the slope of the log-log line as alpha, not minus the slope.
+
+Diagnosis: wrong sign
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: uses flops = 2·N·D (forward pass only) instead of 6·N·D."""
+"""Mutant: uses flops = 2·N·D (forward pass only) instead of 6·N·D.
+
+Diagnosis: 2 · N · D
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: fits the plain law by least squares in linear space (like curve_fit), not in log-log space."""
+"""Mutant: fits the plain law by least squares in linear space (like curve_fit), not in log-log space.
+
+Diagnosis: linear space
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: fits log10 y against log10 x but returns a = exp(intercept) (natural/log10 mixup)."""
+"""Mutant: fits log10 y against log10 x but returns a = exp(intercept) (natural/log10 mixup).
+
+Diagnosis: 10**intercept
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: does not reject x or y <= 0, flops <= 0 or tokens_per_param <= 0."""
+"""Mutant: does not reject x or y <= 0, flops <= 0 or tokens_per_param <= 0.
+
+Diagnosis: ≤ 0 is not rejected
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: fit_power_law_offset accepts 2 points (the same minimum as the plain fit)."""
+"""Mutant: fit_power_law_offset accepts 2 points (the same minimum as the plain fit).
+
+Diagnosis: fewer than 3 points
+"""
 
 from __future__ import annotations
 

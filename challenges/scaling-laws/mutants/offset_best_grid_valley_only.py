@@ -1,4 +1,7 @@
-"""Mutant: refines only the valley of the best grid point, which can be a spurious shallow valley."""
+"""Mutant: refines only the valley of the best grid point, which can be a spurious shallow valley.
+
+Diagnosis: wrong valley
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: searches c on a grid of 1000 values in (0, min y) with no refinement (only ~1e-3 accurate)."""
+"""Mutant: searches c on a grid of 1000 values in (0, min y) with no refinement (only ~1e-3 accurate).
+
+Diagnosis: coarse grid
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: fits the offset law with a plain log-log fit and returns c = 0."""
+"""Mutant: fits the offset law with a plain log-log fit and returns c = 0.
+
+Diagnosis: c is returned as 0
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: returns the intercept log(a) instead of a."""
+"""Mutant: returns the intercept log(a) instead of a.
+
+Diagnosis: ln(a)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: returns numpy arrays instead of tuples of floats."""
+"""Mutant: returns numpy arrays instead of tuples of floats.
+
+Diagnosis: numpy array
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: sorts the caller's arrays in place by x before fitting."""
+"""Mutant: sorts the caller's arrays in place by x before fitting.
+
+Diagnosis: modified in place
+"""
 
 from __future__ import annotations
 

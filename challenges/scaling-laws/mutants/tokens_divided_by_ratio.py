@@ -1,4 +1,7 @@
-"""Mutant: takes tokens = params / tokens_per_param instead of params * tokens_per_param."""
+"""Mutant: takes tokens = params / tokens_per_param instead of params * tokens_per_param.
+
+Diagnosis: params / tokens_per_param
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: silently truncates x and y to the shorter length instead of raising ValueError."""
+"""Mutant: silently truncates x and y to the shorter length instead of raising ValueError.
+
+Diagnosis: different lengths
+"""
 
 from __future__ import annotations
 

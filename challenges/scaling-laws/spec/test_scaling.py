@@ -10,7 +10,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_unchanged_inputs, fail, public
+from grader.spec import Mistake, check, check_unchanged_inputs, describe_value, expect_raises, fail, lazy, public
 
 SETTINGS = settings(
     derandomize=True,
@@ -35,6 +35,26 @@ def ols_loglog(x, y):
     return math.exp(intercept), -slope, 1.0 / math.sqrt(sxx), math.sqrt(1.0 / len(t) + float(t.mean()) ** 2 / sxx)
 
 
+def linear_space_fit(x, y, start):
+    """(a, alpha) minimising Σ(y − a·x^(−alpha))², by Gauss-Newton from ``start`` (what curve_fit does)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    a, alpha = start
+    for _ in range(100):
+        p = x ** (-alpha)
+        jac = np.stack([p, -a * p * np.log(x)], axis=1)
+        step, *_ = np.linalg.lstsq(jac, y - a * p, rcond=None)
+        a, alpha = a + float(step[0]), alpha + float(step[1])
+    return a, alpha
+
+
+def offset_profile(x, y, c):
+    """(a, alpha, misfit) of the log-log line through (x, y − c): the misfit is 0 only at the true c."""
+    a, alpha, _, _ = ols_loglog(x, np.asarray(y, dtype=np.float64) - c)
+    t, s = np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64) - c)
+    r = s - (math.log(a) - alpha * t)
+    return a, alpha, float(r @ r)
+
+
 def law(x, a, alpha, c=0.0):
     return a * np.asarray(x, dtype=np.float64) ** (-alpha) + c
 
@@ -52,22 +72,29 @@ def as_params(got, names, call):
     n = len(names)
     check(
         isinstance(got, tuple),
-        f"{call} should return a tuple ({', '.join(names)}), but it returned a {type(got).__name__}.",
+        f"{call} should return a tuple ({', '.join(names)}), but it returned "
+        f"{f'a numpy array of shape {list(got.shape)}' if isinstance(got, np.ndarray) else describe_value(got)}.",
+        diagnosis="a numpy array is returned: return a tuple of Python floats, e.g. (float(a), float(alpha))."
+        if isinstance(got, np.ndarray)
+        else "",
     )
     check(len(got) == n, f"{call} should return a tuple of {n} numbers ({', '.join(names)}), got {len(got)} items.")
     for name, value in zip(names, got):
         ok = isinstance(value, (float, np.floating)) and not isinstance(value, bool)
         check(
             ok,
-            f"{call}: {name} should be a Python float (or a numpy float scalar), but it is a "
-            f"{type(value).__name__}{' of shape ' + str(list(value.shape)) if hasattr(value, 'shape') else ''}. "
-            "Convert with float(...).",
+            f"{call}: {name} should be a Python float (or a numpy float scalar), but it is "
+            f"{describe_value(value)}. Convert with float(...).",
+            diagnosis=f"{name} is returned as a numpy array, not a float: convert it with float(...)."
+            if isinstance(value, np.ndarray)
+            else "",
         )
     return tuple(float(v) for v in got)
 
 
-def check_params(got, want, names, *, call, rtol, hint="", show_expected=False):
-    """Each returned parameter within ``rtol`` relative of the expected one."""
+def check_params(got, want, names, *, call, rtol, hint="", show_expected=False, diagnosis=""):
+    """Each returned parameter within ``rtol`` relative of the expected one (``diagnosis``: the
+    mistake recognised, see `fail`)."""
     __tracebackhide__ = True
     bad = []
     for name, g, w in zip(names, got, want):
@@ -76,49 +103,104 @@ def check_params(got, want, names, *, call, rtol, hint="", show_expected=False):
             extra = f"expected {w:.10g}, " if show_expected else ""
             bad.append(f"{name}: {extra}got {g:.10g} (relative error {err:.3g})")
     if bad:
-        fail(f"{call} is off: {'; '.join(bad)}; tolerance {rtol:g} relative.{' ' + hint if hint else ''}")
+        fail(
+            f"{call} is off: {'; '.join(bad)}; tolerance {rtol:g} relative.{' ' + hint if hint else ''}",
+            diagnosis=diagnosis,
+        )
 
 
-def power_hint(got, a, alpha):
-    """The likely mistake when (a, alpha) came back as a typical wrong answer."""
+def power_diagnosis(got, a, alpha, x=None, y=None):
+    """The mistake, when (a, alpha) came back as a typical wrong answer for the law (a, alpha);
+    with the data (x, y), also a least-squares fit in linear space."""
     ga, galpha = got
     close = lambda u, v: math.isfinite(u) and abs(u - v) <= 1e-6 * max(abs(v), 1e-12)  # noqa: E731
-    hints = []
-    if alpha != 0 and close(galpha, -alpha):
-        hints.append("alpha has the wrong sign: y = a·x^(−alpha), so alpha is MINUS the slope of log y vs log x.")
+    found = []
     ln_a = math.log(a)
+    if close(ga, math.exp(-alpha)) and close(galpha, -ln_a) and not (close(ga, a) and close(galpha, alpha)):
+        found.append(
+            "a and alpha come from swapped coefficients: np.polyfit(t, s, 1) returns the slope first "
+            "([slope, intercept]), so slope, intercept = np.polyfit(...)."
+        )
+    elif alpha != 0 and close(galpha, -alpha):
+        found.append("alpha has the wrong sign: y = a·x^(−alpha), so alpha is MINUS the slope of log y vs log x.")
     if ln_a != 0 and close(ga, ln_a):
-        hints.append("a looks like the intercept ln(a): return a = exp(intercept).")
+        found.append("a looks like the intercept ln(a): return a = exp(intercept).")
     if ln_a != 0 and close(ga, math.log10(a)):
-        hints.append("a looks like the intercept log10(a): return a = 10**intercept.")
+        found.append("a looks like the intercept log10(a): return a = 10**intercept.")
     if a != 1 and close(ga, math.exp(math.log10(a))):
-        hints.append("a is exp(log10 intercept): with a log10 fit, a = 10**intercept, not exp(intercept).")
+        found.append("a is exp(log10 intercept): with a log10 fit, a = 10**intercept, not exp(intercept).")
     if a != 1 and close(ga, 10.0**ln_a):
-        hints.append("a is 10**(ln intercept): with a natural-log fit, a = exp(intercept), not 10**intercept.")
-    return " ".join(hints)
+        found.append("a is 10**(ln intercept): with a natural-log fit, a = exp(intercept), not 10**intercept.")
+    if not found and x is not None and ga > 0 and math.isfinite(galpha):
+        want = ols_loglog(x, y)[:2]
+        lin = linear_space_fit(x, y, got)
+        if not (close(ga, want[0]) and close(galpha, want[1])) and all(
+            math.isfinite(v) and abs(v - g) <= 1e-5 * max(abs(v), 1e-12) for v, g in zip(lin, got)
+        ):
+            found.append(
+                "this is a least-squares fit in linear space (minimising Σ(y − a·x^(−alpha))², as curve_fit does): "
+                "fit the straight line through (log x, log y) instead, which weights every point's log equally."
+            )
+    return " ".join(found)
 
 
 def run_power(sub, x, y, want, *, call, rtol, show_expected=False, hint=""):
     __tracebackhide__ = True
     got = as_params(sub.fit_power_law(x, y), ("a", "alpha"), call)
-    hint = " ".join(h for h in (power_hint(got, *want), hint) if h)
-    check_params(got, want, ("a", "alpha"), call=call, rtol=rtol, hint=hint, show_expected=show_expected)
+    check_params(
+        got,
+        want,
+        ("a", "alpha"),
+        call=call,
+        rtol=rtol,
+        hint=hint,
+        show_expected=show_expected,
+        diagnosis=lazy(power_diagnosis, got, *want, x, y),
+    )
     return got
+
+
+def offset_diagnosis(got, want, x, y):
+    """The mistake, when (a, alpha, c) came back as a typical wrong answer of the offset fit."""
+    ga, galpha, gc = got
+    a, alpha, c = want
+    if gc == 0:
+        return "c is returned as 0: the irreducible loss c must be fitted too (a plain log-log fit ignores it)."
+    y = np.asarray(y, dtype=np.float64)
+    if not 0 < gc < y.min():
+        return ""
+    pa, palpha, misfit = offset_profile(x, y, gc)
+    if not (rel_err(ga, pa) <= 1e-6 and rel_err(galpha, palpha) <= 1e-6):
+        return ""  # (a, alpha) is not the log-log line through y − c: some other mistake
+    err = rel_err(gc, c)
+    if err < 1e-2:
+        return (
+            f"c is only roughly right (off by {err:.1e} relative), as a coarse grid over c gives: refine the search "
+            "(golden-section search, repeated zooming or Gauss-Newton) until the parameters are good to 1e-6."
+        )
+    # the misfit over c is unimodal near the true c; a local minimum elsewhere is a second valley
+    u = math.log(y.min() - gc)
+    neighbours = [math.exp(u + du) for du in (-0.1, 0.1)]
+    if all(offset_profile(x, y, y.min() - g)[2] >= misfit for g in neighbours if g < y.min()):
+        return (
+            f"the search for c ended in the wrong valley (c = {gc:.3g}): the misfit over c has a second, shallow "
+            "valley; refine every local minimum of the grid and keep the one with the smallest misfit."
+        )
+    return ""
 
 
 def run_offset(sub, x, y, want, *, call, show_expected=False):
     __tracebackhide__ = True
     got = as_params(sub.fit_power_law_offset(x, y), ("a", "alpha", "c"), call)
-    a, alpha, c = want
-    hint = ""
-    if abs(got[2]) <= 1e-6 * c:
-        hint = "c came back as 0: the irreducible loss c must be fitted too (a plain log-log fit ignores it)."
-    elif max(rel_err(g, w) for g, w in zip(got, want)) < 1e-2:
-        hint = (
-            "Close, but not to 1e-6: refine the search (a coarse grid over c or alpha alone is not accurate "
-            "enough; narrow it down with golden-section search, zoom in repeatedly, or finish with Gauss-Newton)."
-        )
-    check_params(got, want, ("a", "alpha", "c"), call=call, rtol=1e-6, hint=hint, show_expected=show_expected)
+    check_params(
+        got,
+        want,
+        ("a", "alpha", "c"),
+        call=call,
+        rtol=1e-6,
+        show_expected=show_expected,
+        diagnosis=lazy(offset_diagnosis, got, want, x, y),
+    )
     return got
 
 
@@ -234,12 +316,14 @@ def test_power_law_noisy_within_noise(sub, case):
     check(
         math.isfinite(got[1]) and abs(got[1] - alpha) <= bound_alpha,
         f"fit_power_law on noisy data ({where}): alpha={got[1]:.6g} is {abs(got[1] - alpha):.3g} away from the "
-        f"true exponent, more than 5 standard errors ({bound_alpha:.3g}). {power_hint(got, a, alpha)}",
+        f"true exponent, more than 5 standard errors ({bound_alpha:.3g}).",
+        diagnosis=lazy(power_diagnosis, got, a, alpha, x, y),
     )
     check(
         got[0] > 0 and abs(math.log(got[0]) - math.log(a)) <= bound_log_a,
         f"fit_power_law on noisy data ({where}): log(a) is more than 5 standard errors ({bound_log_a:.3g}) from "
-        f"the true one (got a={got[0]:.6g}). {power_hint(got, a, alpha)}",
+        f"the true one (got a={got[0]:.6g}).",
+        diagnosis=lazy(power_diagnosis, got, a, alpha, x, y),
     )
 
 
@@ -361,26 +445,43 @@ def check_budget(sub, flops, r, *, call, show_expected=False, pass_r="keyword"):
     n, d = got
     want_n = math.sqrt(flops / (6.0 * r))
     want = (want_n, r * want_n)
-    hint = ""
+    hint = diagnosis = ""
     if rel_err(n, math.sqrt(flops / (2.0 * r))) < 1e-9:
-        hint = (
-            "params match flops = 2·N·D: training costs 6·N·D FLOPs (2 forward + 4 backward per parameter per token)."
+        diagnosis = (
+            "params match flops = 2 · N · D (the forward pass only): training costs 6 · N · D FLOPs "
+            "(2 forward + 4 backward per parameter per token)."
+        )
+    elif rel_err(n, math.sqrt(flops / r)) < 1e-9:
+        diagnosis = (
+            "params match flops = N · D: the 6 is missing, training costs 6 · N · D FLOPs "
+            "(2 forward + 4 backward per parameter per token)."
         )
     elif n > 0 and rel_err(d, n / r) < 1e-9 and r != 1:
-        hint = "tokens = params / tokens_per_param: it should be tokens = tokens_per_param · params."
+        diagnosis = "tokens = params / tokens_per_param: it should be tokens = tokens_per_param · params."
     elif n > 0 and r != 1 and rel_err(d / n, r) < 1e-9 and rel_err(6 * n * d, flops) > 1e-6:
         hint = "D / N is right but 6·N·D != flops: N = sqrt(flops / (6 · tokens_per_param))."
     if n > 0 and d > 0 and math.isfinite(n * d):
         check(
             rel_err(6.0 * n * d, flops) <= 1e-12,
             f"{call}: 6·params·tokens should equal flops to 1e-12 relative, but it is off by "
-            f"{rel_err(6.0 * n * d, flops):.3g} relative. {hint}",
+            f"{rel_err(6.0 * n * d, flops):.3g} relative.{' ' + hint if hint else ''}",
+            diagnosis=diagnosis,
         )
         check(
             rel_err(d / n, r) <= 1e-12,
-            f"{call}: tokens / params should be tokens_per_param={r}, got {d / n:.10g}. {hint}",
+            f"{call}: tokens / params should be tokens_per_param={r}, got {d / n:.10g}.{' ' + hint if hint else ''}",
+            diagnosis=diagnosis,
         )
-    check_params(got, want, ("params", "tokens"), call=call, rtol=1e-12, hint=hint, show_expected=show_expected)
+    check_params(
+        got,
+        want,
+        ("params", "tokens"),
+        call=call,
+        rtol=1e-12,
+        hint=hint,
+        show_expected=show_expected,
+        diagnosis=diagnosis,
+    )
     return got
 
 
@@ -430,36 +531,62 @@ BAD_FITS = {
 }
 
 
+BAD_FIT_DIAGNOSES = {
+    "x has 0": "an x ≤ 0 is not rejected: check np.any(x <= 0) before taking logs (log 0 is -inf, not an error).",
+    "x negative": "an x ≤ 0 is not rejected: check np.any(x <= 0) before taking logs (log of a negative is nan).",
+    "y has 0": "a y ≤ 0 is not rejected: check np.any(y <= 0) before taking logs (log 0 is -inf, not an error).",
+    "y negative": "a y ≤ 0 is not rejected: check np.any(y <= 0) before taking logs (log of a negative is nan).",
+    "lengths differ": "x and y of different lengths are not rejected: compare len(x) and len(y) first.",
+    "one point": "a single point is not rejected: a line needs at least 2 points (the offset law 3).",
+    "no points": "empty x and y are not rejected: a line needs at least 2 points (the offset law 3).",
+}
+
+
+def expect_value_error(fn, *args, call, diagnosis):
+    """``fn(*args)`` must raise ValueError; otherwise a Wrong Answer with ``diagnosis``."""
+    __tracebackhide__ = True
+    try:
+        expect_raises(ValueError, fn, *args, call=call)
+    except Mistake as missing:
+        fail(str(missing), diagnosis=diagnosis)
+
+
 @public
 @pytest.mark.parametrize("which", ["fit_power_law", "fit_power_law_offset"])
 @pytest.mark.parametrize("case", list(BAD_FITS))
 def test_fits_reject_bad_data(sub, which, case):
     """Non-positive values, mismatched lengths, too few points: ValueError."""
     x, y = BAD_FITS[case]
-    try:
-        getattr(sub, which)(np.array(x), np.array(y))
-    except ValueError:
-        return
-    fail(f"{which}(x={x}, y={y}) ({case}) should raise ValueError, but it returned.")
+    expect_value_error(
+        getattr(sub, which),
+        np.array(x),
+        np.array(y),
+        call=f"{which}(np.array({x}), np.array({y})) ({case})",
+        diagnosis=BAD_FIT_DIAGNOSES[case],
+    )
 
 
 def test_offset_rejects_two_points(sub):
     """fit_power_law_offset has three parameters, so two points are a ValueError."""
-    try:
-        sub.fit_power_law_offset([1.0, 100.0], [3.0, 2.0])
-    except ValueError:
-        return
-    fail("fit_power_law_offset([1, 100], [3, 2]) should raise ValueError (fewer than 3 points), but it returned.")
+    expect_value_error(
+        sub.fit_power_law_offset,
+        [1.0, 100.0],
+        [3.0, 2.0],
+        call="fit_power_law_offset([1.0, 100.0], [3.0, 2.0])",
+        diagnosis="fit_power_law_offset accepts fewer than 3 points: three parameters need at least 3.",
+    )
 
 
 def test_negative_values_in_lists_rejected(sub):
     """A negative x in a plain list is refused too (log of a negative number is nan, not an error)."""
     for which in ("fit_power_law", "fit_power_law_offset"):
-        try:
-            getattr(sub, which)([1.0, 10.0, -100.0, 1000.0], [4.0, 3.0, 2.5, 2.2])
-        except ValueError:
-            continue
-        fail(f"{which} with x = [1, 10, -100, 1000] (a list) should raise ValueError, but it returned.")
+        expect_value_error(
+            getattr(sub, which),
+            [1.0, 10.0, -100.0, 1000.0],
+            [4.0, 3.0, 2.5, 2.2],
+            call=f"{which}([1.0, 10.0, -100.0, 1000.0], [4.0, 3.0, 2.5, 2.2])",
+            diagnosis=BAD_FIT_DIAGNOSES["x negative"],
+        )
 
 
 @pytest.mark.parametrize(
@@ -468,11 +595,16 @@ def test_negative_values_in_lists_rejected(sub):
     ids=["C=0", "C<0", "r=0", "r<0", "C=int0"],
 )
 def test_compute_optimal_rejects_non_positive(sub, flops, r):
-    try:
-        sub.compute_optimal(flops, r)
-    except ValueError:
-        return
-    fail(f"compute_optimal({flops!r}, {r!r}) should raise ValueError (flops and tokens_per_param must be > 0).")
+    """flops ≤ 0 or tokens_per_param ≤ 0: ValueError."""
+    what = "flops" if flops <= 0 else "tokens_per_param"
+    expect_value_error(
+        sub.compute_optimal,
+        flops,
+        r,
+        call=f"compute_optimal({flops!r}, {r!r})",
+        diagnosis=f"{what} ≤ 0 is not rejected: compute_optimal must raise ValueError unless flops > 0 and "
+        "tokens_per_param > 0.",
+    )
 
 
 # ---------------------------------------------------------------- hygiene
@@ -484,4 +616,11 @@ def test_inputs_not_modified(sub, which):
     x = np.array([1e9, 1e7, 1e11, 3e8, 1e10, 2e7])
     y = law(x, *CHINCHILLA_N)
     getattr(sub, which)(x, y)
-    check_unchanged_inputs(sub, ["x", "y"])
+    try:
+        check_unchanged_inputs(sub, ["x", "y"])
+    except Mistake as changed:
+        fail(
+            f"{which}(x, y) on unsorted float64 arrays: {changed}",
+            diagnosis="the caller's x and y are modified in place (sorted or rescaled): work on copies, "
+            "e.g. x = np.array(x, dtype=np.float64), or use x[order] which makes a new array.",
+        )
