@@ -1,4 +1,7 @@
-"""Mistake: replaces -inf by -1e9 to dodge nan, so an all -inf slice gets uniform probabilities and a finite logsumexp."""
+"""Mistake: replaces -inf by -1e9 to dodge nan, so an all -inf slice gets uniform probabilities and a finite logsumexp.
+
+Diagnosis: replaced by a finite number
+"""
 
 import torch
 

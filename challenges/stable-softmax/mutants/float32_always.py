@@ -1,4 +1,7 @@
-"""Mistake: always computes in float32 (x.float()), losing float64 accuracy."""
+"""Mistake: always computes in float32 (x.float()), losing float64 accuracy.
+
+Diagnosis: computed in float32
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: always normalises over the last dimension, whatever dim says."""
+"""Mistake: always normalises over the last dimension, whatever dim says.
+
+Diagnosis: along the last dimension
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: log_softmax as log(softmax(x)), which gives -inf once a probability underflows to 0."""
+"""Mistake: log_softmax as log(softmax(x)), which gives -inf once a probability underflows to 0.
+
+Diagnosis: log(softmax(x))
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: logsumexp returns log sum exp(x - m) and forgets to add the maximum m back."""
+"""Mistake: logsumexp returns log sum exp(x - m) and forgets to add the maximum m back.
+
+Diagnosis: add the maximum back
+"""
 
 import torch
 

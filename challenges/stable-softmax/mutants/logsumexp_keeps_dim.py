@@ -1,4 +1,7 @@
-"""Mistake: logsumexp keeps the reduced dimension (size 1) instead of removing it."""
+"""Mistake: logsumexp keeps the reduced dimension (size 1) instead of removing it.
+
+Diagnosis: keeps the reduced dimension
+"""
 
 import torch
 

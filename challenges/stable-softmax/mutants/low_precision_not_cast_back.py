@@ -1,4 +1,7 @@
-"""Mistake: computes float16/bfloat16 in float32 but returns float32 instead of the input dtype."""
+"""Mistake: computes float16/bfloat16 in float32 but returns float32 instead of the input dtype.
+
+Diagnosis: cast it back
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: subtracts the maximum from x in place (x.sub_), changing the caller's tensor."""
+"""Mistake: subtracts the maximum from x in place (x.sub_), changing the caller's tensor.
+
+Diagnosis: modified in place
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: subtracts the max without handling an all -inf slice, whose max -inf gives nan."""
+"""Mistake: subtracts the max without handling an all -inf slice, whose max -inf gives nan.
+
+Diagnosis: all -inf
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: exponentiates x directly (no max subtraction), so exp overflows for large inputs."""
+"""Mistake: exponentiates x directly (no max subtraction), so exp overflows for large inputs.
+
+Diagnosis: maximum is not subtracted
+"""
 
 import torch
 
