@@ -1,4 +1,7 @@
-"""Counts "<s>" in V, so add-k denominators use |V| + 1."""
+"""Counts "<s>" in V, so add-k denominators use |V| + 1.
+
+Diagnosis: "<s>" is counted in V
+"""
 
 import math
 from collections import Counter

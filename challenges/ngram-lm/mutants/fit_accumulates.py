@@ -1,4 +1,7 @@
-"""`fit` adds to the counts of an earlier fit instead of replacing them."""
+"""`fit` adds to the counts of an earlier fit instead of replacing them.
+
+Diagnosis: adds to the counts of the earlier fit
+"""
 
 import math
 from collections import Counter

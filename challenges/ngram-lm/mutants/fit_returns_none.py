@@ -1,4 +1,7 @@
-"""`fit` does not return the model."""
+"""`fit` does not return the model.
+
+Diagnosis: return self
+"""
 
 import math
 from collections import Counter

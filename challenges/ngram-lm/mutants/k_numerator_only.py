@@ -1,4 +1,7 @@
-"""Adds k to the numerator only: (c(ctx w) + k) / c(ctx)."""
+"""Adds k to the numerator only: (c(ctx w) + k) / c(ctx).
+
+Diagnosis: numerator only
+"""
 
 import math
 from collections import Counter

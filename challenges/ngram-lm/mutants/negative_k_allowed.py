@@ -1,4 +1,7 @@
-"""Accepts a negative k."""
+"""Accepts a negative k.
+
+Diagnosis: negative k is not rejected
+"""
 
 import math
 from collections import Counter

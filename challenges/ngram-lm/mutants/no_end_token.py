@@ -1,4 +1,7 @@
-"""Never appends "</s>": it is neither counted nor in V."""
+"""Never appends "</s>": it is neither counted nor in V.
+
+Diagnosis: "</s>" is missing
+"""
 
 import math
 from collections import Counter

@@ -1,4 +1,7 @@
-"""Pads the caller's sentences in place."""
+"""Pads the caller's sentences in place.
+
+Diagnosis: in place
+"""
 
 import math
 from collections import Counter

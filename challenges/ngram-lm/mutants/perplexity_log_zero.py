@@ -1,4 +1,7 @@
-"""`perplexity` calls math.log(0) (which raises) instead of returning inf."""
+"""`perplexity` calls math.log(0) (which raises) instead of returning inf.
+
+Diagnosis: math.log(0) raises
+"""
 
 import math
 from collections import Counter

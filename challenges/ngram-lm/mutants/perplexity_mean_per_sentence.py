@@ -1,4 +1,7 @@
-"""`perplexity` averages the per-sentence mean log-probabilities."""
+"""`perplexity` averages the per-sentence mean log-probabilities.
+
+Diagnosis: each sentence's mean
+"""
 
 import math
 from collections import Counter

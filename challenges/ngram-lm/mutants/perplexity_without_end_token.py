@@ -1,4 +1,7 @@
-"""`perplexity` averages over the words only, skipping each "</s>"."""
+"""`perplexity` averages over the words only, skipping each "</s>".
+
+Diagnosis: skips the "</s>"
+"""
 
 import math
 from collections import Counter

@@ -1,4 +1,7 @@
-"""Pads a short context with "<s>" on the right."""
+"""Pads a short context with "<s>" on the right.
+
+Diagnosis: on the right
+"""
 
 import math
 from collections import Counter

@@ -1,4 +1,7 @@
-"""Slices context[-(n-1):], which for n = 1 keeps the whole context."""
+"""Slices context[-(n-1):], which for n = 1 keeps the whole context.
+
+Diagnosis: context[-0:]
+"""
 
 import math
 from collections import Counter

@@ -1,4 +1,7 @@
-"""Divides by zero for an unseen context when k = 0."""
+"""Divides by zero for an unseen context when k = 0.
+
+Diagnosis: divides by zero
+"""
 
 import math
 from collections import Counter

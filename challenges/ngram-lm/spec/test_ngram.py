@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import RemoteObject, check, check_unchanged_inputs, fail, public
+from grader.spec import RemoteException, RemoteObject, check, describe_value, fail, lazy, public
 
 SAM = [
     ["I", "am", "Sam"],
@@ -23,11 +23,30 @@ RTOL, ATOL = 1e-9, 1e-12
 
 
 class Oracle:
-    """A straightforward add-k n-gram model, with switches that reproduce typical mistakes."""
+    """A straightforward add-k n-gram model, with switches that reproduce typical mistakes.
 
-    def __init__(self, corpus, n, k=0.0, *, bos_in_vocab=False, eos=True, first_tokens=False, k_top_only=False):
+    ``averaging`` is how perplexity averages: "tokens" (right: over every token of every
+    sentence), "sentence_means" (the mean of each sentence's mean log-probability),
+    "sentence_perplexities" (the mean of the per-sentence perplexities) or "without_eos"
+    (the "</s>" of each sentence left out of the score)."""
+
+    def __init__(
+        self,
+        corpus,
+        n,
+        k=0.0,
+        *,
+        bos_in_vocab=False,
+        eos=True,
+        first_tokens=False,
+        k_top_only=False,
+        unigram_context=False,
+        right_padded=False,
+        averaging="tokens",
+    ):
         self.n, self.k = n, k
         self.first_tokens, self.k_top_only = first_tokens, k_top_only
+        self.unigram_context, self.right_padded, self.averaging = unigram_context, right_padded, averaging
         self.eos = eos
         self.table = defaultdict(Counter)  # context -> Counter of next tokens
         vocab = set()
@@ -44,9 +63,11 @@ class Oracle:
     def context(self, context):
         context = tuple(context)
         if self.n == 1:
-            return ()
+            return context if self.unigram_context else ()  # context[-0:] is the whole tuple
         if self.first_tokens and len(context) >= self.n - 1:
             return context[: self.n - 1]
+        if self.right_padded:
+            return (context[-(self.n - 1) :] + ("<s>",) * (self.n - 1))[: self.n - 1]
         padded = ("<s>",) * (self.n - 1) + context
         return padded[len(padded) - (self.n - 1) :]
 
@@ -59,33 +80,73 @@ class Oracle:
         return (following[word] + self.k) / denominator
 
     def perplexity(self, sentences):
-        logs = []
+        per_sentence = []  # the log-probabilities of each sentence's scored tokens
         for sentence in sentences:
+            logs = []
             for context, word in self.events(sentence):
                 p = self.prob(word, context)
                 if p == 0:
                     return math.inf
-                logs.append(math.log(p))
+                if not (self.averaging == "without_eos" and word == "</s>"):
+                    logs.append(math.log(p))
+            per_sentence.append(logs)
+        if self.averaging == "sentence_means":
+            return math.exp(-sum(sum(logs) / len(logs) for logs in per_sentence) / len(per_sentence))
+        if self.averaging == "sentence_perplexities":
+            return sum(math.exp(-sum(logs) / len(logs)) for logs in per_sentence) / len(per_sentence)
+        logs = [lp for sentence_logs in per_sentence for lp in sentence_logs]
         return math.exp(-sum(logs) / len(logs)) if logs else math.nan
 
 
 MISTAKES = [
-    ({"bos_in_vocab": True}, 'is "<s>" counted in V? V holds the training words and "</s>", never "<s>".'),
-    ({"eos": False}, 'is "</s>" missing? Every sentence ends with one "</s>", which is counted and is in V.'),
-    ({"first_tokens": True}, "only the LAST n-1 tokens of a longer context count, not the first ones."),
-    ({"k_top_only": True}, "is k added only to the numerator? The denominator needs + k·|V| too."),
+    ({"bos_in_vocab": True}, '"<s>" is counted in V: V holds the training words and "</s>", never "<s>".'),
+    ({"eos": False}, '"</s>" is missing: every sentence ends with one "</s>", which is counted and is in V.'),
+    ({"first_tokens": True}, "the first n-1 tokens of a longer context are kept: only the LAST n-1 tokens count."),
+    ({"k_top_only": True}, "k is added to the numerator only: the denominator needs + k·|V| too."),
+    (
+        {"unigram_context": True},
+        "the unigram model keeps its context: for n = 1, context[-(n - 1):] is context[-0:], the whole tuple.",
+    ),
+    ({"right_padded": True}, 'a short context is padded with "<s>" on the right: pad it on the LEFT.'),
+    (
+        {"averaging": "sentence_means"},
+        "perplexity averages each sentence's mean log-probability: average over all the tokens of all the "
+        "sentences together.",
+    ),
+    (
+        {"averaging": "sentence_perplexities"},
+        "the per-sentence perplexities are averaged over the sentences: take one exp of the mean "
+        "log-probability over all the tokens together.",
+    ),
+    (
+        {"averaging": "without_eos"},
+        'perplexity skips the "</s>" of each sentence: it is scored and counted in M like every word.',
+    ),
 ]
+UNSEEN_DIVISION = "an unseen context with k = 0 divides by zero (c(ctx) + k·|V| = 0): return 0.0 for it."
+LOG_OF_ZERO = "math.log(0) raises: return math.inf as soon as a probability is 0, before taking its log."
 
 
 def diagnose(got, expected, corpus, n, k, method, *args):
-    """A hint naming the typical mistake whose value the submission's matches, or ''."""
-    for flags, hint in MISTAKES:
+    """The typical mistake whose value the submission's matches (and the right one does not), or ''."""
+    for flags, diagnosis in MISTAKES:
         wrong = getattr(Oracle(corpus, n, k, **flags), method)(*args)
         if _close(wrong, expected):
             continue
         if _close(got, wrong):
-            return hint
+            return diagnosis
     return ""
+
+
+def diagnosing(fn, *args, diagnosis=""):
+    """``fn(*args)``; an exception the submission raises carries ``diagnosis`` (if the
+    caller recognised why it raised: a dict {exception type name: diagnosis})."""
+    __tracebackhide__ = True
+    try:
+        return fn(*args)
+    except RemoteException as exc:
+        exc.diagnosis = (diagnosis or {}).get(exc.type_name, "")
+        raise
 
 
 def _close(a, b):
@@ -98,8 +159,7 @@ def as_number(got, what):
     """``got`` as a float, failing unless it is a real number (int or float)."""
     __tracebackhide__ = True
     if isinstance(got, bool) or not isinstance(got, (int, float)):
-        kind = f"an object of type {got._type}" if isinstance(got, RemoteObject) else f"a {type(got).__name__}"
-        fail(f"{what} should return a float, but it returned {kind}.")
+        fail(f"{what} should return a float, but it returned {describe_value(got)}.")
     return float(got)
 
 
@@ -110,26 +170,39 @@ def model(sub, corpus, n, k=0.0):
     return lm
 
 
-def check_prob(lm, word, context, corpus, n, k, expected=None, hint="", returned=None):
+def check_prob(lm, word, context, corpus, n, k, expected=None, hint="", returned=None, diagnosis=None):
     """Check lm.prob(word, context) (or what it ``returned``, computed already) against
-    ``expected`` (default: the oracle)."""
+    ``expected`` (default: the oracle). ``hint``: general advice for the message;
+    ``diagnosis``: a function of the value returned naming the mistake (default: `diagnose`)."""
     __tracebackhide__ = True
     what = f"NGramLM({n}, k={k:g}).prob({word!r}, {tuple(context)!r})"
-    want = Oracle(corpus, n, k).prob(word, context) if expected is None else expected
-    got = as_number(lm.prob(word, tuple(context)) if returned is None else returned, what)
+    oracle = Oracle(corpus, n, k)
+    want = oracle.prob(word, context) if expected is None else expected
+    if returned is None:
+        unseen = k == 0 and not oracle.table.get(oracle.context(context))
+        returned = diagnosing(
+            lm.prob, word, tuple(context), diagnosis={"ZeroDivisionError": UNSEEN_DIVISION} if unseen else None
+        )
+    got = as_number(returned, what)
     if not _close(got, want):
-        hint = diagnose(got, want, corpus, n, k, "prob", word, context) or hint
-        fail(f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}")
+        recognise = diagnosis or (lambda got: diagnose(got, want, corpus, n, k, "prob", word, context))
+        fail(
+            f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}",
+            diagnosis=lazy(recognise, got),
+        )
 
 
 def check_perplexity(lm, sentences, corpus, n, k, expected=None, hint=""):
     __tracebackhide__ = True
     what = f"NGramLM({n}, k={k:g}).perplexity({_short(sentences)})"
     want = Oracle(corpus, n, k).perplexity(sentences) if expected is None else expected
-    got = as_number(lm.perplexity(sentences), what)
+    returned = diagnosing(lm.perplexity, sentences, diagnosis={"ValueError": LOG_OF_ZERO} if math.isinf(want) else None)
+    got = as_number(returned, what)
     if not _close(got, want):
-        hint = diagnose(got, want, corpus, n, k, "perplexity", sentences) or hint
-        fail(f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}")
+        fail(
+            f"{what} returned {got!r}, expected {want!r}. {_corpus_text(corpus)}{' ' + hint if hint else ''}",
+            diagnosis=lazy(diagnose, got, want, corpus, n, k, "perplexity", sentences),
+        )
 
 
 def _short(value):
@@ -143,13 +216,16 @@ def _corpus_text(corpus):
     return f"Trained on {_short(corpus)}."
 
 
-def expect_value_error(what, fn, *args, **kwargs):
+def expect_value_error(call, fn, *args, diagnosis=""):
+    """``fn(*args)`` must raise ValueError; ``diagnosis`` names the mistake when it returns instead."""
     __tracebackhide__ = True
     try:
-        got = fn(*args, **kwargs)
-    except ValueError:
+        got = fn(*args)
+    except ValueError:  # the submission's own ValueError is one too
         return
-    fail(f"{what} should raise ValueError, but it returned {got!r}.")
+    except RemoteException as exc:
+        fail(f"{call} should raise ValueError, but it raised {exc.type_name}: {exc.remote_message}")
+    fail(f"{call} should raise ValueError, but it returned {describe_value(got)}.", diagnosis=diagnosis)
 
 
 # ---------------------------------------------------------------- hand-computed probabilities
@@ -174,14 +250,14 @@ def test_bigram_hand_computed(sub):
 
 @public
 def test_fit_returns_the_model(sub):
-    """fit returns the model itself, so NGramLM(2).fit(corpus).prob(...) works"""
+    """fit returns the model itself (self), so NGramLM(2).fit(corpus).prob(...) works"""
     lm = sub.NGramLM(2)
     got = lm.fit(SAM)
     check(
         isinstance(got, RemoteObject) and got._hid == lm._hid,
-        f"fit should return the model itself (self), but it returned {got!r}.",
+        f"NGramLM(2).fit(corpus) should return the model itself (self), but it returned {describe_value(got)}.",
+        diagnosis="fit has no `return self`, so it returns None." if got is None else "",
     )
-    check_prob(got, "am", ("I",), SAM, 2, 0.0, 2 / 3)
 
 
 @public
@@ -298,11 +374,13 @@ def test_probabilities_over_v_sum_to_one(sub, n, k):
         total = sum(as_number(p, f"NGramLM({n}, k={k:g}).prob({w!r}, {context!r})") for w, p in zip(VOCAB, got))
         if abs(total - 1) > 1e-9:
             want = Oracle(SAM, n, k)
-            bad = [w for w in VOCAB if not _close(lm.prob(w, context), want.prob(w, context))][:1] or VOCAB[:1]
-            hint = diagnose(lm.prob(bad[0], context), want.prob(bad[0], context), SAM, n, k, "prob", bad[0], context)
+            bad = [w for w, p in zip(VOCAB, got) if not _close(p, want.prob(w, context))][:1] or VOCAB[:1]
+            p_bad = got[VOCAB.index(bad[0])]
             fail(
-                f"NGramLM({n}, k={k:g}): the probabilities over V for context {context!r} sum to {total!r}, not 1. "
-                f'{_corpus_text(SAM)} V is the 10 training words and "</s>". {hint}'
+                f"NGramLM({n}, k={k:g}): the probabilities over V for context {context!r} sum to {total!r}, not 1 "
+                f"(prob({bad[0]!r}, {context!r}) returned {p_bad!r}, expected {want.prob(bad[0], context)!r}). "
+                f'{_corpus_text(SAM)} V is the 10 training words and "</s>".',
+                diagnosis=lazy(diagnose, p_bad, want.prob(bad[0], context), SAM, n, k, "prob", bad[0], context),
             )
 
 
@@ -359,30 +437,57 @@ def test_fit_replaces_earlier_counts(sub):
     other = [["a", "b"], ["b", "a", "b"]]
     lm = model(sub, SAM, 2, 1.0)
     lm.fit(other)
+    both = Oracle(SAM + other, 2, 1.0)  # what a fit that adds to the earlier counts gives
     for word, context in [("b", ("a",)), ("a", ("<s>",)), ("</s>", ("b",)), ("am", ("I",))]:
-        check_prob(lm, word, context, other, 2, 1.0, hint="fit should replace the counts of an earlier fit.")
+        want = Oracle(other, 2, 1.0).prob(word, context)
+        wrong = both.prob(word, context)
+        check_prob(
+            lm,
+            word,
+            context,
+            other,
+            2,
+            1.0,
+            hint="fit should replace the counts of an earlier fit.",
+            diagnosis=lambda got, wrong=wrong, want=want: (
+                "fit adds to the counts of the earlier fit instead of replacing them (start from empty counts)."
+                if _close(got, wrong) and not _close(wrong, want)
+                else ""
+            ),
+        )
 
 
 def test_fit_leaves_the_sentences_unchanged(sub):
     """fit and perplexity do not modify the sentences they are given (pad copies, not the input)"""
     corpus = [list(s) for s in SAM]
     lm = sub.NGramLM(3, k=0.5)
-    lm.fit(corpus)
-    check_unchanged_inputs(sub, ["sentences"])
-    lm.perplexity(corpus)
-    check_unchanged_inputs(sub, ["sentences"])
+    for method in ("fit", "perplexity"):
+        getattr(lm, method)(corpus)
+        check(
+            not sub.last_call.mutated,
+            f"NGramLM(3, k=0.5).{method}(sentences) modified the sentences it was given; they must be left unchanged.",
+            diagnosis=f"{method} modifies the sentences in place: pad a new list, "
+            '["<s>"] * (n - 1) + sentence + ["</s>"], not the sentence itself.',
+        )
 
 
-@pytest.mark.parametrize("args", [(0,), (-1,), (2, -0.5)], ids=["n=0", "n=-1", "k=-0.5"])
-def test_invalid_construction_raises(sub, args):
+@pytest.mark.parametrize(
+    "args, diagnosis",
+    [((0,), "n < 1 is not rejected"), ((-1,), "n < 1 is not rejected"), ((2, -0.5), "a negative k is not rejected")],
+    ids=["n=0", "n=-1", "k=-0.5"],
+)
+def test_invalid_construction_raises(sub, args, diagnosis):
     """n < 1 or k < 0 raise ValueError when the model is built"""
-    expect_value_error(f"NGramLM{args}", sub.NGramLM, *args)
+    call = f"NGramLM({', '.join(map(repr, args))})"
+    expect_value_error(call, sub.NGramLM, *args, diagnosis=f"{diagnosis}: the constructor must raise ValueError.")
 
 
 def test_empty_sentence_lists_raise(sub):
     """fit([]) and perplexity([]) raise ValueError"""
-    expect_value_error("NGramLM(2).fit([])", sub.NGramLM(2).fit, [])
-    expect_value_error("perplexity([])", model(sub, SAM, 2).perplexity, [])
+    empty = "an empty list of sentences is not rejected: {} must raise ValueError."
+    expect_value_error("NGramLM(2).fit([])", sub.NGramLM(2).fit, [], diagnosis=empty.format("fit([])"))
+    lm = model(sub, SAM, 2)
+    expect_value_error("NGramLM(2).perplexity([])", lm.perplexity, [], diagnosis=empty.format("perplexity([])"))
 
 
 # ---------------------------------------------------------------- random corpora against the oracle
@@ -423,5 +528,9 @@ def test_random_corpora_match_the_oracle(sub, case):
     for context in seen:  # (an unseen context's probabilities sum to 0 when k = 0)
         got = sub.call_each(lm.prob, [(w, tuple(context)) for w in vocab], describe)
         total = sum(as_number(p, describe(w, tuple(context))) for w, p in zip(vocab, got))
-        check(abs(total - 1) <= 1e-9, f"the probabilities over V for context {context!r} sum to {total!r}, not 1.")
+        check(
+            abs(total - 1) <= 1e-9,
+            f"NGramLM({n}, k={k:g}): the probabilities over V = {vocab!r} for context {context!r} sum to {total!r}, "
+            f"not 1. {_corpus_text(corpus)}",
+        )
     check_perplexity(lm, test, corpus, n, k)

@@ -1,7 +1,7 @@
 """Perplexity computed per sentence and then averaged over the sentences, instead of one
 exp of the mean log-probability over all the tokens of all the sentences.
 
-Diagnosis: averaged over the sentences
+Diagnosis: per-sentence perplexities are averaged
 """
 
 import math
