@@ -1,4 +1,7 @@
-"""Counts pairs without overlap, so "aaa" holds (a, a) once instead of twice."""
+"""Counts pairs without overlap, so "aaa" holds (a, a) once instead of twice.
+
+Diagnosis: counted as one
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""decode silently drops unknown ids instead of raising ValueError."""
+"""decode silently drops unknown ids instead of raising ValueError.
+
+Diagnosis: skips unknown ids
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""decode uses the default errors="strict", so invalid UTF-8 raises."""
+"""decode uses the default errors="strict", so invalid UTF-8 raises.
+
+Diagnosis: errors="replace"
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""encode merges the most frequent applicable pair first instead of the lowest merge index."""
+"""encode merges the most frequent applicable pair first instead of the lowest merge index.
+
+Diagnosis: most frequent pair first
+"""
 
 
 def get_stats(ids):

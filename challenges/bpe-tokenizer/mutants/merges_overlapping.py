@@ -1,4 +1,7 @@
-"""Replaces every occurrence found, overlapping ones too: "aaa" becomes [X, X] instead of [X, a]."""
+"""Replaces every occurrence found, overlapping ones too: "aaa" becomes [X, X] instead of [X, a].
+
+Diagnosis: overlapping occurrences are all replaced
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""Replaces occurrences scanning right to left, so "aaa" becomes [a, X]."""
+"""Replaces occurrences scanning right to left, so "aaa" becomes [a, X].
+
+Diagnosis: right to left
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""Training always runs vocab_size - 256 steps: max() of no pairs fails when one token is left."""
+"""Training always runs vocab_size - 256 steps: max() of no pairs fails when one token is left.
+
+Diagnosis: fewer than 2 tokens
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""vocab_size < 256 is not rejected: it silently returns no merges."""
+"""vocab_size < 256 is not rejected: it silently returns no merges.
+
+Diagnosis: vocab_size below 256
+"""
 
 
 def get_stats(ids):

@@ -1,4 +1,7 @@
-"""Ties go to the pair seen last (>= in the running maximum), not the earliest one."""
+"""Ties go to the pair seen last (>= in the running maximum), not the earliest one.
+
+Diagnosis: ties between equally frequent pairs
+"""
 
 
 def get_stats(ids):

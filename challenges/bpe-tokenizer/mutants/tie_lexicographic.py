@@ -1,4 +1,7 @@
-"""Ties between equally frequent pairs go to the smallest pair, not the earliest one."""
+"""Ties between equally frequent pairs go to the smallest pair, not the earliest one.
+
+Diagnosis: ties between equally frequent pairs
+"""
 
 
 def get_stats(ids):
