@@ -1,4 +1,7 @@
-"""Backtracks to a shorter piece when the longest one leads to a dead end (not greedy)."""
+"""Backtracks to a shorter piece when the longest one leads to a dead end (not greedy).
+
+Diagnosis: never backtracks
+"""
 
 
 def _cover(word, start, vocab):

@@ -1,4 +1,7 @@
-"""Rejects a word of exactly max_input_chars_per_word characters (>= instead of >)."""
+"""Rejects a word of exactly max_input_chars_per_word characters (>= instead of >).
+
+Diagnosis: exactly max_input_chars_per_word
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

@@ -1,4 +1,7 @@
-"""Lowercases the text first (BERT uncased's BasicTokenizer step), which this contract forbids."""
+"""Lowercases the text first (BERT uncased's BasicTokenizer step), which this contract forbids.
+
+Diagnosis: lowercased
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

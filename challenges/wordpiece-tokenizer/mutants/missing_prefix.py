@@ -1,4 +1,7 @@
-"""Continuation pieces are looked up and returned without the ## prefix."""
+"""Continuation pieces are looked up and returned without the ## prefix.
+
+Diagnosis: "##" prefix
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

@@ -1,4 +1,7 @@
-"""Takes the shortest matching piece first instead of the longest."""
+"""Takes the shortest matching piece first instead of the longest.
+
+Diagnosis: shortest piece
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

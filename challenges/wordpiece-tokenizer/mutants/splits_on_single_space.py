@@ -1,4 +1,7 @@
-"""Splits on " " only: tabs and newlines stay inside words and runs of spaces give empty words."""
+"""Splits on " " only: tabs and newlines stay inside words and runs of spaces give empty words.
+
+Diagnosis: split()
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

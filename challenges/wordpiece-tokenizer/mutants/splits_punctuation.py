@@ -1,4 +1,7 @@
-"""Splits off punctuation like BERT's BasicTokenizer, which this contract leaves in the word."""
+"""Splits off punctuation like BERT's BasicTokenizer, which this contract leaves in the word.
+
+Diagnosis: punctuation is split off
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

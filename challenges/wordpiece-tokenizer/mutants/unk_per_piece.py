@@ -1,4 +1,7 @@
-"""Emits an unk token for each uncoverable position and goes on, instead of one unk for the word."""
+"""Emits an unk token for each uncoverable position and goes on, instead of one unk for the word.
+
+Diagnosis: one unk token
+"""
 
 
 def wordpiece_tokenize(text, vocab, unk_token="[UNK]", max_input_chars_per_word=100):

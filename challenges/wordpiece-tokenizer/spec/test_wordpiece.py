@@ -5,11 +5,13 @@ or punctuation splitting, and a brute-force check of greediness on small vocabul
 The wire cannot carry a Python set, so the vocabulary travels as a dict {piece: id}, the
 way BERT loads vocab.txt; the prompt tells the learner to use only ``piece in vocab``."""
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import RemoteException, check, check_unchanged_inputs, fail, public
+from grader.spec import RemoteException, check, check_unchanged_inputs, fail, lazy, public
 
 # ---------------------------------------------------------------- oracle and diagnosis
 
@@ -19,10 +21,22 @@ def as_vocab(pieces):
     return {piece: i for i, piece in enumerate(pieces)}
 
 
-def oracle(text, vocab, unk="[UNK]", max_chars=100, shortest=False, unk_per_piece=False, prefix="##"):
-    """Greedy longest-match-first WordPiece (``shortest``, ``unk_per_piece``, ``prefix=""``: mistakes)."""
+def oracle(
+    text,
+    vocab,
+    unk="[UNK]",
+    max_chars=100,
+    shortest=False,
+    unk_per_piece=False,
+    keep_partial=False,
+    prefix="##",
+    split=str.split,
+):
+    """Greedy longest-match-first WordPiece. The other values of ``shortest``,
+    ``unk_per_piece``, ``keep_partial`` (the pieces before a dead end kept, then one unk),
+    ``prefix`` and ``split`` are mistakes."""
     out = []
-    for word in text.split():
+    for word in split(text):
         if len(word) > max_chars:
             out.append(unk)
             continue
@@ -36,6 +50,9 @@ def oracle(text, vocab, unk="[UNK]", max_chars=100, shortest=False, unk_per_piec
                     start = end
                     break
             else:
+                if keep_partial:
+                    pieces.append(unk)
+                    break
                 if not unk_per_piece:
                     bad = True
                     break
@@ -65,44 +82,69 @@ def backtracking(text, vocab, unk="[UNK]", max_chars=100):
     return out
 
 
+def split_on_space(text):
+    """The mistake of splitting on " " alone (empty words dropped)."""
+    return [word for word in text.split(" ") if word]
+
+
+def split_punctuation(text):
+    """The mistake of splitting off punctuation as BERT's BasicTokenizer does."""
+    return re.findall(r"\w+|[^\w\s]", text)
+
+
 def diagnose(text, vocab, got, unk, max_chars):
-    """A sentence naming the likely mistake (the most specific one that fits), or ""."""
+    """The likely mistake (the most specific variant that gives ``got``), or ""."""
     mistakes = [
         (
             any(len(w) == max_chars for w in text.split()),
             lambda: oracle(text, vocab, unk, max_chars - 1),
-            "A word of exactly max_input_chars_per_word characters is allowed; only longer words become unk.",
+            "a word of exactly max_input_chars_per_word characters becomes unk: only longer words do (> not >=)",
         ),
         (
             text != text.lower(),
             lambda: oracle(text.lower(), vocab, unk, max_chars),
-            "It matches the lowercased text: do not lowercase (the vocabulary is case-sensitive).",
+            "the text is lowercased: do not lowercase, the vocabulary is case-sensitive",
+        ),
+        (
+            split_on_space(text) != text.split(),
+            lambda: oracle(text, vocab, unk, max_chars, split=split_on_space),
+            'words are split on " " only: tabs, newlines and other whitespace separate words too, as text.split() does',
+        ),
+        (
+            split_punctuation(text) != text.split(),
+            lambda: oracle(text, vocab, unk, max_chars, split=split_punctuation),
+            "punctuation is split off into its own words: it stays inside the word (no punctuation splitting)",
         ),
         (
             True,
             lambda: backtracking(text, vocab, unk, max_chars),
-            "It matches trying a shorter piece when the longest one leads to a dead end: WordPiece never "
-            "backtracks, the word becomes unk.",
+            "a shorter piece is tried when the longest one leads to a dead end: WordPiece never backtracks, "
+            "the whole word becomes unk",
         ),
         (
             True,
             lambda: oracle(text, vocab, unk, max_chars, unk_per_piece=True),
-            "It puts an unk token where a piece is missing and goes on: the whole word becomes one unk token.",
+            "an unk token is put where no piece starts and the word goes on: the whole word becomes one unk token",
+        ),
+        (
+            True,
+            lambda: oracle(text, vocab, unk, max_chars, keep_partial=True),
+            "the pieces found before a dead end are kept: the whole word becomes one unk token",
         ),
         (
             True,
             lambda: oracle(text, vocab, unk, max_chars, prefix=""),
-            "It matches looking up continuation pieces without their '##' prefix: inside a word use '##' + piece.",
+            'continuation pieces are looked up without their "##" prefix: inside a word use "##" + piece',
         ),
         (
             True,
             lambda: oracle(text, vocab, unk, max_chars, shortest=True),
-            "It matches taking the shortest piece first: take the longest piece in the vocabulary.",
+            "the shortest piece is taken first: take the longest piece in the vocabulary",
         ),
     ]
-    for applies, variant, message in mistakes:
+    for applies, variant, why in mistakes:
         if applies and got == variant():
-            return message
+            return why
     return ""
 
 
@@ -110,19 +152,19 @@ def plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def check_tokens(got, want, call, hint="", show=False):
+def check_tokens(got, want, call, diagnosis="", show=False):
+    """Compare the tokens; name the first wrong one and, when recognised, the mistake."""
     __tracebackhide__ = True
     if not isinstance(got, list) or not all(isinstance(t, str) for t in got):
         fail(f"{call} should return a list of str, got {type(got).__name__}: {repr(got)[:80]}")
     if got == want:
         return
-    hint = f" {hint}" if hint else ""
-    if show:
-        fail(f"{call} returned {got}, expected {want}.{hint}")
+    if show or len(repr(got)) + len(repr(want)) <= 160:  # short enough to show whole
+        fail(f"{call} returned {got}, expected {want}.", diagnosis=diagnosis)
     if len(got) != len(want):
-        fail(f"{call} returned {plural(len(got), 'token')}, expected {len(want)}.{hint}")
+        fail(f"{call} returned {plural(len(got), 'token')}, expected {len(want)}.", diagnosis=diagnosis)
     k = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
-    fail(f"{call}: token {k} is {got[k]!r}, expected {want[k]!r}.{hint}")
+    fail(f"{call}: token {k} is {got[k]!r}, expected {want[k]!r}.", diagnosis=diagnosis)
 
 
 def run_case(sub, text, pieces, show=False, unk="[UNK]", max_chars=100, **kwargs):
@@ -138,7 +180,7 @@ def run_case(sub, text, pieces, show=False, unk="[UNK]", max_chars=100, **kwargs
     except RemoteException as exc:
         fail(f"{call} raised {exc.type_name}: {exc.remote_message[:200]}")
     want = oracle(text, vocab, unk, max_chars)
-    check_tokens(got, want, call, diagnose(text, vocab, got, unk, max_chars) if got != want else "", show)
+    check_tokens(got, want, call, lazy(diagnose, text, vocab, got, unk, max_chars), show)
 
 
 UNAFFABLE = ["un", "##aff", "##able", "aff", "able", "run", "##s", "##a", "##f"]
@@ -278,12 +320,16 @@ def test_greedy_longest_match_by_brute_force(sub, word, chosen, continuation):
     call = f"wordpiece_tokenize({word!r}, <{len(pieces)} pieces>)"
     got = sub.wordpiece_tokenize(word, vocab)
     want = oracle(word, vocab)
+    diagnosis = lazy(diagnose, word, vocab, got, "[UNK]", 100)
     if got == ["[UNK]"] and want != ["[UNK]"]:
-        fail(f"{call} returned ['[UNK]'] but greedy longest-match covers the word with {len(want)} pieces")
+        fail(
+            f"{call} returned ['[UNK]'] but greedy longest-match covers the word with {len(want)} pieces",
+            diagnosis=diagnosis,
+        )
     if got != ["[UNK]"]:
         why = brute_force_violation(word, vocab, got) if isinstance(got, list) else "not a list"
-        check(not why, f"{call}: {why}")
-    check_tokens(got, want, call, diagnose(word, vocab, got, "[UNK]", 100))
+        check(not why, f"{call}: {why}", diagnosis=diagnosis)
+    check_tokens(got, want, call, diagnosis)
 
 
 def test_inputs_not_modified(sub):
