@@ -17,7 +17,8 @@ print a hidden case's expected values in full.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import numpy as np
@@ -40,6 +41,7 @@ __all__ = [
     "Mistake",
     "describe_value",
     "diagnosed",
+    "diagnosing",
     "expect_raises",
     "fail",
     "lazy",
@@ -98,6 +100,23 @@ def diagnosed(diagnosis: str | Callable[[], str]) -> str:
         return diagnosis() or ""
     except Exception:  # noqa: BLE001 - the failure stands without its diagnosis
         return ""
+
+
+@contextmanager
+def diagnosing(diagnosis: str | Callable[[], str]) -> Iterator[None]:
+    """Attach ``diagnosis`` to a failure inside the block that has none: a check's
+    `Mistake`, or an exception the learner's code raised (it stays a Runtime Error,
+    now with the mistake named). A function is called only on such a failure.
+
+        with diagnosing(lazy(why_it_raised, Q, K, V, mask)):
+            out, weights = sub.scaled_dot_product_attention(Q, K, V, mask)
+    """
+    try:
+        yield
+    except (Mistake, RemoteException) as exc:
+        if not getattr(exc, "diagnosis", ""):
+            exc.diagnosis = diagnosed(diagnosis)
+        raise
 
 
 def fail(message: str, *, diagnosis: str | Callable[[], str] = "") -> NoReturn:

@@ -15,7 +15,7 @@ from tests.conftest import TOY_CHALLENGES
 SPEC = '''
 import warnings
 
-from grader.spec import Mistake, check, describe_value, expect_raises, fail, lazy
+from grader.spec import Mistake, check, describe_value, diagnosing, expect_raises, fail, lazy
 
 
 def test_a_plain_failure(sub):
@@ -33,6 +33,12 @@ def test_a_diagnosed_failure(sub):
         return "the first element is dropped" if value == 3 else ""
 
     check(got == 8, f"total([5, 1, 2]) returned {got}, expected 8", diagnosis=lazy(diagnose, got))
+
+
+def test_a_runtime_error_can_carry_a_diagnosis(sub):
+    """runtime diagnosed"""
+    with diagnosing(lambda: "an empty list has no first element"):
+        sub.first([])
 
 
 def test_a_diagnosis_is_computed_only_on_failure(sub):
@@ -100,6 +106,10 @@ class Accumulator:
 
     def value(self):
         return self.total
+
+
+def first(xs):
+    return xs[0]
 """
 
 
@@ -141,6 +151,9 @@ def test_a_diagnosis_travels_to_the_report_and_is_shown_first(toy):
     diagnosed = by_name["diagnosed"]
     assert diagnosed.diagnosis == "the first element is dropped"
     assert diagnosed.message == "total([5, 1, 2]) returned 3, expected 8"
+    runtime = by_name["runtime diagnosed"]
+    assert runtime.outcome == "runtime_error" and runtime.diagnosis == "an empty list has no first element"
+    assert runtime.message.startswith("your code raised IndexError"), runtime.message
     for name in ("lazy", "broken diagnosis", "expect_raises", "warnings"):
         assert by_name[name].outcome == "passed", (name, by_name[name].message)
     assert report.first_failure is diagnosed and report.diagnosis == diagnosed.diagnosis

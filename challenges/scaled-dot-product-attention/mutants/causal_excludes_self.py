@@ -1,4 +1,7 @@
-"""causal_mask forbids each query its own position (j < i instead of j <= i)."""
+"""causal_mask forbids each query its own position (j < i instead of j <= i).
+
+Diagnosis: its own position
+"""
 
 import math
 

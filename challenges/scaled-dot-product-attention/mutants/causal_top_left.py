@@ -1,4 +1,7 @@
-"""Aligns causal_mask top-left (torch's is_causal) instead of bottom-right when q_len < k_len."""
+"""Aligns causal_mask top-left (torch's is_causal) instead of bottom-right when q_len < k_len.
+
+Diagnosis: aligned top-left
+"""
 
 import math
 

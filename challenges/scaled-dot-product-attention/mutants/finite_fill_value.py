@@ -1,4 +1,7 @@
-"""Masks with -1e9 instead of -inf, so fully masked rows get uniform weights."""
+"""Masks with -1e9 instead of -inf, so fully masked rows get uniform weights.
+
+Diagnosis: finite score
+"""
 
 import math
 

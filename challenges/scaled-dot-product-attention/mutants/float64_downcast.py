@@ -1,4 +1,7 @@
-"""Always computes in float32, losing float64 precision."""
+"""Always computes in float32, losing float64 precision.
+
+Diagnosis: float32
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Upcasts float16/bfloat16 to float32 but returns float32 results."""
+"""Upcasts float16/bfloat16 to float32 but returns float32 results.
+
+Diagnosis: not cast back
+"""
 
 import math
 

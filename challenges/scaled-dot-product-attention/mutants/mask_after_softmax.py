@@ -1,4 +1,7 @@
-"""Applies the mask after the softmax, zeroing weights without renormalising."""
+"""Applies the mask after the softmax, zeroing weights without renormalising.
+
+Diagnosis: masking after the softmax
+"""
 
 import math
 

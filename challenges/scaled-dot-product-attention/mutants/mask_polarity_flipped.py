@@ -1,4 +1,7 @@
-"""Treats True in the mask as 'blocked' instead of 'may attend'."""
+"""Treats True in the mask as 'blocked' instead of 'may attend'.
+
+Diagnosis: flipped mask
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Fully masked query rows come out nan (softmax of a row of -inf)."""
+"""Fully masked query rows come out nan (softmax of a row of -inf).
+
+Diagnosis: come out nan
+"""
 
 import math
 

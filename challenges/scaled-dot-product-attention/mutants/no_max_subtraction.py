@@ -1,4 +1,7 @@
-"""Writes the softmax by hand without subtracting the row maximum (exp overflows)."""
+"""Writes the softmax by hand without subtracting the row maximum (exp overflows).
+
+Diagnosis: overflows
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Forgets the 1/sqrt(d) scaling of the scores."""
+"""Forgets the 1/sqrt(d) scaling of the scores.
+
+Diagnosis: without scaling
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Never validates shapes, so mismatches raise torch's RuntimeError, not ValueError."""
+"""Never validates shapes, so mismatches raise torch's RuntimeError, not ValueError.
+
+Diagnosis: shapes are not checked
+"""
 
 import math
 

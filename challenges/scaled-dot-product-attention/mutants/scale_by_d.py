@@ -1,4 +1,7 @@
-"""Scales the scores by 1/d instead of 1/sqrt(d)."""
+"""Scales the scores by 1/d instead of 1/sqrt(d).
+
+Diagnosis: divided by d
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Scales by 1/sqrt(dv), the value size, instead of the query/key size d."""
+"""Scales by 1/sqrt(dv), the value size, instead of the query/key size d.
+
+Diagnosis: 1/√dv
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Scales Q in place (Q /= sqrt(d)), modifying the caller's tensor."""
+"""Scales Q in place (Q /= sqrt(d)), modifying the caller's tensor.
+
+Diagnosis: in place
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Takes the softmax over the queries (dim=-2) instead of the keys."""
+"""Takes the softmax over the queries (dim=-2) instead of the keys.
+
+Diagnosis: over the queries
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Uses K.T, which only transposes correctly for unbatched 2-D keys."""
+"""Uses K.T, which only transposes correctly for unbatched 2-D keys.
+
+Diagnosis: transpose(-2, -1)
+"""
 
 import math
 

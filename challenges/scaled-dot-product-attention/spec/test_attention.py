@@ -15,6 +15,7 @@ from grader.spec import (
     check_close,
     check_unchanged_inputs,
     describe,
+    diagnosing,
     fail,
     lazy,
     public,
@@ -50,9 +51,9 @@ def oracle(Q, K, V, mask=None):
     return out, weights
 
 
-def _attend(Q, K, V, mask, scale, dim=-1, after=False):
-    """A float64 attention with a chosen scale, softmax axis and masking step (diagnosis)."""
-    q, k, v = Q.double(), K.double(), V.double()
+def _attend(Q, K, V, mask, scale, dim=-1, after=False, dtype=torch.float64):
+    """An attention with a chosen scale, softmax axis, masking step and compute dtype (diagnosis)."""
+    q, k, v = Q.to(dtype), K.to(dtype), V.to(dtype)
     scores = q @ k.transpose(-2, -1) * scale
     allowed = torch.ones_like(scores, dtype=torch.bool) if mask is None else (mask != 0).expand_as(scores)
     if after:
@@ -60,13 +61,14 @@ def _attend(Q, K, V, mask, scale, dim=-1, after=False):
     else:
         scores = scores.masked_fill(~allowed, float("-inf"))
         weights = torch.nan_to_num(torch.softmax(scores, dim=dim), nan=0.0)
-    return weights @ v, weights
+    return (weights @ v).double(), weights.double()
 
 
 MISTAKES = [
     ("no_scale", "The weights match softmax(QKᵀ) without scaling: is the 1/√d factor missing?"),
     ("scale_d", "The weights match scores divided by d: scale by 1/√d, not 1/d."),
     ("scale_dv", "The weights match scaling by 1/√dv: d is the query/key feature size Q.shape[-1], not V's."),
+    ("scale_lk", "The weights match scaling by 1/√Lk, the number of keys: d is the feature size Q.shape[-1]."),
     ("query_axis", "The weights match a softmax over the queries: normalise over the keys (the last dim)."),
     ("flipped", "The weights match the flipped mask: True/1 means the query MAY attend that key."),
     ("after", "The weights match masking after the softmax: mask the scores with -inf before it, so rows renormalise."),
@@ -82,6 +84,8 @@ def variant(name, Q, K, V, mask):
         return _attend(Q, K, V, mask, 1.0 / d)
     if name == "scale_dv":
         return _attend(Q, K, V, mask, 1.0 / math.sqrt(dv)) if dv != d else None
+    if name == "scale_lk":
+        return _attend(Q, K, V, mask, 1.0 / math.sqrt(K.shape[-2])) if K.shape[-2] != d else None
     if name == "query_axis":
         return _attend(Q, K, V, mask, 1.0 / math.sqrt(d), dim=-2)
     if mask is None:
@@ -98,25 +102,96 @@ def variant(name, Q, K, V, mask):
     return None
 
 
+NAN_ROWS = (
+    "Fully masked queries come out nan (a softmax over a row of -inf is nan): give them all-zero weights "
+    "and a zero output."
+)
+FLOAT32_SIZED = (
+    "The errors are the size of float32 rounding: a float64 input is computed in float32 somewhere (.float()); "
+    "compute float64 inputs in float64."
+)
+IN_PLACE = "The call changes its input(s) in place (Q /= √d, masked_fill_, ...): compute new tensors instead."
+
+
+def dtype_mistake(got, want):
+    """Why a result has the wrong dtype, where the pattern is a known one, or ''."""
+    if not hasattr(got, "dtype") or got.dtype == want:
+        return ""
+    if want in (torch.float16, torch.bfloat16) and got.dtype == torch.float32:
+        return "The results are computed in float32 but not cast back: return them in the input dtype (.to(Q.dtype))."
+    if want == torch.float64 and got.dtype == torch.float32:
+        return "A float64 input is computed and returned in float32 (.float()): compute float64 inputs in float64."
+    return ""
+
+
 def diagnose(got_weights, Q, K, V, mask=None):
-    """A hint naming the typical mistake whose weights the submission's match, or ''."""
+    """The typical mistake whose weights the submission's match, in the learner's words, or ''."""
     if not hasattr(got_weights, "shape"):
         return ""
+    if dtype_mistake(got_weights, Q.dtype):
+        return dtype_mistake(got_weights, Q.dtype)
     got = got_weights.double()
     expected = oracle(Q, K, V, mask)[1]
+    if got.shape != expected.shape:
+        return ""
+    if mask is not None and torch.isnan(got).any():
+        empty = ~(mask != 0).expand(expected.shape).any(dim=-1)  # (..., Lq): fully masked queries
+        if torch.isnan(got).any(dim=-1).equal(empty):
+            return NAN_ROWS
+    if Q.dtype == torch.float64 and not torch.isnan(got).any():
+        error = (got - expected).abs().max().item()
+        if 1e-7 < error < 1e-4:
+            return FLOAT32_SIZED
+    matches = []
     for name, hint in MISTAKES:
         wrong = variant(name, Q, K, V, mask)
         if wrong is None or wrong[1].shape != got.shape or torch.allclose(wrong[1], expected, atol=1e-3):
             continue
         if torch.allclose(got, wrong[1], rtol=1e-2, atol=1e-3, equal_nan=True):
-            return hint
+            matches.append(hint)
+    return matches[0] if len(matches) == 1 else ""  # a case two mistakes explain names neither
+
+
+def why_it_raised(sub, Q, K, V, mask=None):
+    """Why the submission raised on these inputs, found by calling it again on the same
+    case written another way (an integer mask as bool, a 1-D mask as a row, one batch
+    element as 2-D tensors) and seeing that one work; '' if none does."""
+
+    def works(q, k, v, m):
+        try:
+            got = sub.scaled_dot_product_attention(q, k, v, m)
+            return torch.allclose(got[1].double(), oracle(q, k, v, m)[1], rtol=1e-3, atol=1e-3)
+        except Exception:  # noqa: BLE001 - it raises this way too
+            return False
+
+    if mask is not None and mask.dtype != torch.bool and works(Q, K, V, mask != 0):
+        return (
+            "An integer 0/1 mask fails where the same mask as bool works: make it bool (mask != 0) before "
+            "using ~ or masked_fill."
+        )
+    if mask is not None and mask.dim() == 1 and works(Q, K, V, mask[None, :]):
+        return (
+            "A mask of shape [Lk] fails where the same mask as [1, Lk] works: a 1-D mask holds one entry per key, "
+            "and broadcasting applies it to every query as a row."
+        )
+    if Q.dim() > 2:
+        first = [t.reshape(-1, *t.shape[-2:])[0] for t in (Q, K, V)]  # one batch element, 2-D
+        m = None
+        if mask is not None:
+            m = (mask != 0).expand(*Q.shape[:-1], K.shape[-2]).reshape(-1, Q.shape[-2], K.shape[-2])[0]
+        if works(*first, m):
+            return (
+                "Batched inputs fail where the same 2-D inputs work: transpose only the last two dimensions, "
+                "K.transpose(-2, -1) (K.T reverses them all)."
+            )
     return ""
 
 
 def attend(sub, *args):
     """Call the submission and check it returned a pair (output, weights)."""
     __tracebackhide__ = True
-    got = sub.scaled_dot_product_attention(*args)
+    with diagnosing(lazy(why_it_raised, sub, *args)):
+        got = sub.scaled_dot_product_attention(*args)
     check(
         isinstance(got, (tuple, list)) and len(got) == 2,
         f"scaled_dot_product_attention should return a tuple (output, weights), got {type(got).__name__}.",
@@ -133,6 +208,7 @@ def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reducti
     want_out, want_weights = oracle(Q, K, V, mask)
     inputs = describe(Q=Q, K=K, V=V, **({"mask": mask} if mask is not None else {}))
     diagnosis = lazy(diagnose, weights, Q, K, V, mask)
+    out_diagnosis = lazy(lambda: dtype_mistake(out, V.dtype) or diagnose(weights, Q, K, V, mask))
     prefix = f"{what}: " if what else ""
     check_close(
         weights,
@@ -153,7 +229,7 @@ def check_attention(got, Q, K, V, mask=None, *, device, seed=None, kind="reducti
         inputs=inputs,
         seed=seed,
         hint=hint,
-        diagnosis=diagnosis,
+        diagnosis=out_diagnosis,
         device=device,
     )
 
@@ -172,9 +248,9 @@ def test_hand_computed_example(sub, device):
     weights = torch.tensor([[1 - w1, w1]])
     output = torch.tensor([[10 * (1 - w1) + 20 * w1]])
     inputs = describe(Q=Q, K=K, V=V)
-    hint = diagnose(got[1], Q, K, V)
-    check_close(got[1], weights, what="the weights", kind="reduction", inputs=inputs, hint=hint, device=device)
-    check_close(got[0], output, what="the output", kind="reduction", inputs=inputs, hint=hint, device=device)
+    why = lazy(diagnose, got[1], Q, K, V)
+    check_close(got[1], weights, what="the weights", kind="reduction", inputs=inputs, diagnosis=why, device=device)
+    check_close(got[0], output, what="the output", kind="reduction", inputs=inputs, diagnosis=why, device=device)
 
 
 @public
@@ -191,11 +267,13 @@ def test_hand_computed_causal_example(sub, device):
     )
     expected_out = expected_w @ V.double()
     inputs = describe(Q=Q, K=K, V=V, mask=mask)
-    hint = diagnose(weights, Q, K, V, mask)
+    why = lazy(diagnose, weights, Q, K, V, mask)
     check_close(
-        weights, expected_w.float(), what="the weights", kind="reduction", inputs=inputs, hint=hint, device=device
+        weights, expected_w.float(), what="the weights", kind="reduction", inputs=inputs, diagnosis=why, device=device
     )
-    check_close(out, expected_out.float(), what="the output", kind="reduction", inputs=inputs, hint=hint, device=device)
+    check_close(
+        out, expected_out.float(), what="the output", kind="reduction", inputs=inputs, diagnosis=why, device=device
+    )
 
 
 SHAPES = {
@@ -226,9 +304,7 @@ def test_float64_stays_float64(sub, device):
     mask = bool_mask((8, 10), seed=7)
     mask[:, 0] = True
     got = attend(sub, Q, K, V, mask)
-    check_attention(
-        got, Q, K, V, mask, device=device, seed=4, hint="is a float64 input computed in float32 somewhere (.float())?"
-    )
+    check_attention(got, Q, K, V, mask, device=device, seed=4)
 
 
 MASKS = {
@@ -292,17 +368,19 @@ def test_fully_masked_rows_give_zeros(sub, device, dtype):
     rows = ~mask.any(dim=-1)  # (2, 4)
     for name, got, shape in (("weights", weights, [2, 4, 6]), ("output", out, [2, 4, 5])):
         check(hasattr(got, "shape") and list(got.shape) == shape, f"the {name} should be a tensor of shape {shape}")
-    hint = diagnose(weights, Q, K, V, mask)
+    why = lazy(diagnose, weights, Q, K, V, mask)
     for name, got in (("weights", weights), ("output", out)):
         check(
             not torch.isnan(got).any(),
             f"the {name} contain nan for the fully masked queries (rows {rows.nonzero().tolist()}); "
-            f"they must be all zeros. Inputs: {inputs}. A softmax over a row of -inf is nan: handle those rows.",
+            f"they must be all zeros. Inputs: {inputs}.",
+            diagnosis=why,
         )
         check(
             (got[rows] == 0).all(),
             f"the {name} of the fully masked queries (rows {rows.nonzero().tolist()}) should be exactly zero. "
-            f"Inputs: {inputs}. {hint}",
+            f"Inputs: {inputs}.",
+            diagnosis=why,
         )
     check_attention((out, weights), Q, K, V, mask, device=device, seed=30)
 
@@ -318,8 +396,9 @@ def test_large_logits_do_not_overflow(sub, device):
     for name, got in (("weights", weights), ("output", out)):
         check(
             hasattr(got, "isfinite") and torch.isfinite(got).all(),
-            f"the {name} are not finite when the {scores} (Q, K float32, d=4). exp(10000) overflows: subtract "
-            "each row's maximum score before exponentiating (softmax is unchanged by that shift).",
+            f"the {name} are not finite when the {scores} (Q, K float32, d=4).",
+            diagnosis="The softmax overflows: exp(10000) is inf. Subtract each row's maximum score before "
+            "exponentiating (softmax is unchanged by that shift), or use torch.softmax.",
         )
     check_attention((out, weights), Q, K, V, mask, device=device, what=f"with {scores}")
 
@@ -372,7 +451,7 @@ def test_future_keys_do_not_change_past_outputs(sub, device):
     L = 6
     Q, K, V = randn(2, L, 4, seed=60), randn(2, L, 4, seed=61), randn(2, L, 3, seed=62)
     mask = torch.ones(L, L, dtype=torch.bool).tril()
-    base, _ = attend(sub, Q, K, V, mask)
+    base, base_weights = attend(sub, Q, K, V, mask)
     for t in (0, 2, 4):
         K2, V2 = K.clone(), V.clone()
         K2[:, t + 1 :] = randn(2, L - t - 1, 4, seed=63 + t, scale=5.0)
@@ -384,8 +463,8 @@ def test_future_keys_do_not_change_past_outputs(sub, device):
             what=f"the outputs at positions 0..{t}",
             kind="reduction",
             inputs=describe(Q=Q, K=K, V=V, mask=mask),
-            hint=f"changing keys and values after position {t} must not change them under a causal mask; "
-            "is the mask's polarity right (True = may attend)?",
+            hint=f"Changing keys and values after position {t} must not change them under a causal mask.",
+            diagnosis=lazy(diagnose, base_weights, Q, K, V, mask),
         )
 
 
@@ -440,7 +519,8 @@ def test_inputs_not_modified(sub):
     Q, K, V = randn(2, 4, 8, seed=90), randn(2, 5, 8, seed=91), randn(2, 5, 3, seed=92)
     mask = bool_mask((4, 5), seed=93)
     attend(sub, Q, K, V, mask)
-    check_unchanged_inputs(sub, ["Q", "K", "V", "mask"])
+    with diagnosing(IN_PLACE):
+        check_unchanged_inputs(sub, ["Q", "K", "V", "mask"])
 
 
 ERRORS = {
@@ -463,5 +543,12 @@ def test_invalid_shapes_raise_value_error(sub, case):
     except ValueError:
         return
     except RemoteException as exc:
-        fail(f"expected ValueError when {why}, but the call raised {exc.type_name}: {exc.remote_message[:200]}")
-    fail(f"expected ValueError when {why}, but the call returned normally")
+        fail(
+            f"expected ValueError when {why}, but the call raised {exc.type_name}: {exc.remote_message[:200]}",
+            diagnosis="The shapes are not checked: compare them before computing and raise ValueError with a "
+            "message saying what is wrong (torch's own error is a RuntimeError).",
+        )
+    fail(
+        f"expected ValueError when {why}, but the call returned normally",
+        diagnosis=f"The shapes are not checked: {why}, and the call went on.",
+    )

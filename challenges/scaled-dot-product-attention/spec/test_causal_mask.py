@@ -20,18 +20,18 @@ def check_mask(got, q_len, k_len, call):
     check(list(got.shape) == [q_len, k_len], f"{call} should have shape [{q_len}, {k_len}], got {list(got.shape)}")
     want = expected_mask(q_len, k_len)
     if not torch.equal(got, want):
-        hint = ""
+        why = ""
         if torch.equal(got, ~want):
-            hint = " It looks inverted: True means the query MAY attend the key."
+            why = "The mask looks inverted: True means the query MAY attend the key."
         elif torch.equal(got, torch.ones(q_len, k_len, dtype=torch.bool).tril()):
-            hint = (
-                f" It is aligned top-left (query i sees keys 0..i, like torch's is_causal); here the queries are "
-                f"the last {q_len} of {k_len} positions, so query i sees keys 0..{k_len - q_len}+i."
+            why = (
+                f"The mask is aligned top-left (query i sees keys 0..i, like torch's is_causal); here the queries "
+                f"are the last {q_len} of {k_len} positions, so query i sees keys 0..{k_len - q_len}+i."
             )
         elif torch.equal(got, torch.ones(q_len, k_len, dtype=torch.bool).tril(diagonal=k_len - q_len - 1)):
-            hint = " Each query should also see the key at its own position (j <= position, not <)."
+            why = "Each query should also see the key at its own position (j <= position, not <)."
         wrong = (got != want).nonzero()[0].tolist()
-        fail(f"{call} is wrong at [query {wrong[0]}, key {wrong[1]}].{hint}")
+        fail(f"{call} is wrong at [query {wrong[0]}, key {wrong[1]}].", diagnosis=why)
 
 
 @public
@@ -73,7 +73,14 @@ def test_invalid_lengths_raise_value_error(sub, args):
         return
     except RemoteException as exc:
         fail(f"expected ValueError from {call}, but it raised {exc.type_name}: {exc.remote_message[:200]}")
-    fail(f"expected ValueError from {call} (q_len > k_len or a negative length), but it returned normally")
+    q_len, k_len = args
+    fail(
+        f"expected ValueError from {call} (q_len > k_len or a negative length), but it returned normally",
+        diagnosis=f"causal_mask accepts q_len > k_len ({q_len} > {k_len}): raise ValueError, there are fewer keys "
+        "than queries"
+        if q_len > k_len >= 0
+        else f"causal_mask accepts a negative length ({q_len}, {k_len}): raise ValueError",
+    )
 
 
 def test_decode_step_matches_full_causal_attention(sub, device):
@@ -91,7 +98,9 @@ def test_decode_step_matches_full_causal_attention(sub, device):
     )
     out, weights = got
     inputs = describe(Q=Q[:, -n:], K=K, V=V) + f", mask=causal_mask({n}, {L})"
-    hint = "causal_mask(q_len, k_len) must put query i at position k_len - q_len + i."
+    hint = ""
+    if not (hasattr(step_mask, "shape") and torch.equal(step_mask.cpu(), expected_mask(n, L))):
+        hint = "causal_mask(q_len, k_len) must put query i at position k_len - q_len + i."
     check_close(
         weights,
         want_w[:, -n:].float(),

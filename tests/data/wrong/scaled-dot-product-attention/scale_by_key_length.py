@@ -1,6 +1,6 @@
-"""Scales the scores by 1/sqrt(Lk), the number of keys, instead of 1/sqrt(d).
+"""Wrong: scales the scores by 1/sqrt(Lk), the number of keys, instead of 1/sqrt(d).
 
-Written from the prompt alone, independently of the spec.
+Diagnosis: 1/√Lk
 """
 
 import math

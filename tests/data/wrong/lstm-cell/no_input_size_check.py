@@ -1,6 +1,4 @@
-"""Initialises the parameters from U(-1/H, 1/H) instead of U(-1/sqrt(H), 1/sqrt(H)).
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: checks only that x is 2-D, not that x.shape[1] == input_size.
 """
 
 import math
@@ -33,14 +31,14 @@ class LSTMCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """Every parameter ~ U(-1/√H, 1/√H), torch's initialisation for recurrent layers."""
-        bound = 1.0 / self.hidden_size
+        bound = 1.0 / math.sqrt(self.hidden_size)
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if x.dim() != 2 or x.shape[1] != self.input_size:
+        if x.dim() != 2:
             raise ValueError(f"x must have shape [B, {self.input_size}], got {list(x.shape)}")
         if state is None:
             h = c = x.new_zeros(x.shape[0], self.hidden_size)  # (B, H): x's dtype and device

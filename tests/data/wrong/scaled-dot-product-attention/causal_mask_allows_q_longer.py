@@ -1,6 +1,6 @@
-"""causal_mask does not raise when q_len > k_len (it returns a mask instead).
+"""Wrong: causal_mask does not raise when q_len > k_len (it returns a mask instead).
 
-Written from the prompt alone, independently of the spec.
+Diagnosis: q_len > k_len
 """
 
 import math

@@ -1,6 +1,4 @@
-"""Scales the keys by 1/sqrt(d_head) before caching them (the cache should hold unscaled keys).
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: concatenates the new keys and values before the cached ones instead of after them.
 """
 
 import math
@@ -36,12 +34,11 @@ class CachedCausalSelfAttention(nn.Module):
         B, T, _ = x.shape
         q, k, v = self.qkv(x).split(self.d_model, dim=-1)  # (B, T, d_model) each: only the new tokens
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)  # (B, H, T, d_head)
-        k = k / math.sqrt(self.d_head)  # scale once, here
         if cache is not None:  # a new dict; the caller's stays as it was
-            k = torch.cat([cache["k"], k], dim=2)  # (B, H, T_past + T, d_head)
-            v = torch.cat([cache["v"], v], dim=2)  # (B, H, T_past + T, d_head)
+            k = torch.cat([k, cache["k"]], dim=2)  # (B, H, T_past + T, d_head)
+            v = torch.cat([v, cache["v"]], dim=2)  # (B, H, T_past + T, d_head)
         T_all = k.shape[2]
-        scores = q @ k.transpose(-2, -1)  # (B, H, T, T_all)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)  # (B, H, T, T_all)
         allowed = torch.ones(T, T_all, dtype=torch.bool, device=x.device).tril(diagonal=T_all - T)  # (T, T_all)
         weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)  # (B, H, T, T_all)
         out = (weights @ v).transpose(1, 2).reshape(B, T, self.d_model)  # (B, T, d_model): heads side by side

@@ -1,6 +1,4 @@
-"""lstm stacks the outputs batch first, [B, T, H], instead of time first.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: lstm collects the cell state c at every step instead of the hidden state h.
 """
 
 import math
@@ -69,5 +67,5 @@ def lstm(
     outputs = []
     for x_t in x:  # x_t: (B, I)
         state = cell(x_t, state)  # (h, c), each (B, H)
-        outputs.append(state[0])
-    return torch.stack(outputs, dim=1), state  # (T, B, H), ((B, H), (B, H))
+        outputs.append(state[1])
+    return torch.stack(outputs), state  # (T, B, H), ((B, H), (B, H))

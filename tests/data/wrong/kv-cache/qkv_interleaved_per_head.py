@@ -1,6 +1,4 @@
-"""Merges the heads with reshape(B, T, d_model) straight from [B, H, T, d_head], without transposing back.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: splits qkv's output per head first (q, k, v of head 0, then of head 1, ...) instead of q | k | v.
 """
 
 import math
@@ -34,7 +32,8 @@ class CachedCausalSelfAttention(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """x [B, T, d_model] (the new tokens) -> (y [B, T, d_model], cache with every position seen)."""
         B, T, _ = x.shape
-        q, k, v = self.qkv(x).split(self.d_model, dim=-1)  # (B, T, d_model) each: only the new tokens
+        q, k, v = self.qkv(x).view(B, T, self.n_heads, 3 * self.d_head).split(self.d_head, dim=-1)
+        q, k, v = (t.reshape(B, T, self.d_model) for t in (q, k, v))  # (B, T, d_model) each
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)  # (B, H, T, d_head)
         if cache is not None:  # a new dict; the caller's stays as it was
             k = torch.cat([cache["k"], k], dim=2)  # (B, H, T_past + T, d_head)
@@ -43,5 +42,5 @@ class CachedCausalSelfAttention(nn.Module):
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)  # (B, H, T, T_all)
         allowed = torch.ones(T, T_all, dtype=torch.bool, device=x.device).tril(diagonal=T_all - T)  # (T, T_all)
         weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)  # (B, H, T, T_all)
-        out = (weights @ v).reshape(B, T, self.d_model)  # (B, T, d_model): heads side by side
+        out = (weights @ v).transpose(1, 2).reshape(B, T, self.d_model)  # (B, T, d_model): heads side by side
         return self.proj(out), {"k": k, "v": v}  # (B, T, d_model)

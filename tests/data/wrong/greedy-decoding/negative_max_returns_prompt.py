@@ -1,6 +1,4 @@
-"""Returns the prompt for max_new_tokens < 0 instead of raising ValueError.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: returns the prompt for max_new_tokens < 0 instead of raising ValueError.
 
 Diagnosis: negative max_new_tokens
 """

@@ -1,8 +1,6 @@
-"""Stops when eos_id appears anywhere in the sequence, the prompt included.
+"""Wrong: returns a Python list of ints instead of a 1-D int64 tensor.
 
-Written from the prompt alone, independently of the spec.
-
-Diagnosis: eos_id that is in the prompt
+Diagnosis: returns a list
 """
 
 from __future__ import annotations
@@ -20,6 +18,6 @@ def greedy_decode(model, prompt: torch.Tensor, max_new_tokens: int, eos_id: int 
         logits = model(ids.unsqueeze(0))  # (1, t, V)
         next_id = torch.argmax(logits[0, -1])  # () first max = lowest id on ties
         ids = torch.cat([ids, next_id.view(1)])  # (t + 1,)
-        if eos_id is not None and bool((ids == eos_id).any()):
+        if eos_id is not None and int(next_id) == eos_id:
             break
-    return ids
+    return ids.tolist()

@@ -1,6 +1,4 @@
-"""Checks only that x is 2-D, not that x.shape[1] == input_size.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: reads the gates in TensorFlow's order i, g (j), f, o instead of torch's i, f, g, o.
 """
 
 import math
@@ -40,7 +38,7 @@ class LSTMCell(nn.Module):
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if x.dim() != 2:
+        if x.dim() != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"x must have shape [B, {self.input_size}], got {list(x.shape)}")
         if state is None:
             h = c = x.new_zeros(x.shape[0], self.hidden_size)  # (B, H): x's dtype and device
@@ -49,7 +47,7 @@ class LSTMCell(nn.Module):
         gates = x @ self.weight_ih.T + h @ self.weight_hh.T  # (B, 4H)
         if self.bias_ih is not None:
             gates = gates + self.bias_ih + self.bias_hh  # (B, 4H)
-        i, f, g, o = gates.chunk(4, dim=1)  # each (B, H), in torch's order i, f, g, o
+        i, g, f, o = gates.chunk(4, dim=1)  # each (B, H), in torch's order i, f, g, o
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c_next = f * c + i * g  # (B, H): forget part of the old memory, write the candidate
         h_next = o * torch.tanh(c_next)  # (B, H): expose a squashed view of the memory

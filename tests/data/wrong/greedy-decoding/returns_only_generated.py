@@ -1,6 +1,4 @@
-"""Returns only the generated ids, without the prompt in front.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: returns only the generated ids, without the prompt in front.
 
 Diagnosis: the prompt is missing
 """

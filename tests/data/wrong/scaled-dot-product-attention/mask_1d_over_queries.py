@@ -1,6 +1,6 @@
-"""Inverts the mask with ~ without making it bool first: a 0/1 integer mask becomes -1/-2.
+"""Wrong: reads a 1-D mask [L] as one entry per query (unsqueeze(-1)) instead of one per key.
 
-Written from the prompt alone, independently of the spec.
+Diagnosis: one entry per key
 """
 
 import math
@@ -42,8 +42,8 @@ def scaled_dot_product_attention(
     if mask is None:
         weights = torch.softmax(scores, dim=-1)  # (..., Lq, Lk); softmax subtracts the row max
     else:
-        allowed = mask  # used as given
-        has_key = (mask != 0).any(dim=-1, keepdim=True)  # (..., Lq, 1): False for a fully masked query
+        allowed = (mask != 0).unsqueeze(-1) if mask.dim() == 1 else mask != 0  # (..., Lq, Lk)
+        has_key = allowed.any(dim=-1, keepdim=True)  # (..., Lq, 1): False for a fully masked query
         scores = scores.masked_fill(~allowed, float("-inf"))  # (..., Lq, Lk)
         scores = scores.masked_fill(~has_key, 0.0)  # fully masked rows: finite, so no nan
         weights = torch.softmax(scores, dim=-1).masked_fill(~has_key, 0.0)  # (..., Lq, Lk)

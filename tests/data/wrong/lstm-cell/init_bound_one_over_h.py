@@ -1,6 +1,4 @@
-"""Reads the gates in TensorFlow's order i, g (j), f, o instead of torch's i, f, g, o.
-
-Written from the prompt alone, independently of the spec.
+"""Wrong: initialises the parameters from U(-1/H, 1/H) instead of U(-1/sqrt(H), 1/sqrt(H)).
 """
 
 import math
@@ -33,7 +31,7 @@ class LSTMCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """Every parameter ~ U(-1/√H, 1/√H), torch's initialisation for recurrent layers."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / self.hidden_size
         for param in self.parameters():
             nn.init.uniform_(param, -bound, bound)
 
@@ -49,7 +47,7 @@ class LSTMCell(nn.Module):
         gates = x @ self.weight_ih.T + h @ self.weight_hh.T  # (B, 4H)
         if self.bias_ih is not None:
             gates = gates + self.bias_ih + self.bias_hh  # (B, 4H)
-        i, g, f, o = gates.chunk(4, dim=1)  # each (B, H), in torch's order i, f, g, o
+        i, f, g, o = gates.chunk(4, dim=1)  # each (B, H), in torch's order i, f, g, o
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c_next = f * c + i * g  # (B, H): forget part of the old memory, write the candidate
         h_next = o * torch.tanh(c_next)  # (B, H): expose a squashed view of the memory
