@@ -1,4 +1,7 @@
-"""Returns a nan row for a row of all -inf logits instead of raising ValueError."""
+"""Returns a nan row for a row of all -inf logits instead of raising ValueError.
+
+Diagnosis: all -inf is not rejected
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Takes the plain softmax and divides the probabilities by T afterwards."""
+"""Takes the plain softmax and divides the probabilities by T afterwards.
+
+Diagnosis: divided by T after the softmax
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Keeps the input's float32 dtype instead of returning float64."""
+"""Keeps the input's float32 dtype instead of returning float64.
+
+Diagnosis: keeps the input's dtype
+"""
 
 from __future__ import annotations
 

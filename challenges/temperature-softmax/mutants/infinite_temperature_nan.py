@@ -1,4 +1,7 @@
-"""Has no special case for T = inf: -inf / inf gives nan for banned tokens."""
+"""Has no special case for T = inf: -inf / inf gives nan for banned tokens.
+
+Diagnosis: -inf / inf is nan
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Subtracts the maximum and divides by T in place, changing a float64 input array."""
+"""Subtracts the maximum and divides by T in place, changing a float64 input array.
+
+Diagnosis: modified in place
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Multiplies the logits by T instead of dividing them by T."""
+"""Multiplies the logits by T instead of dividing them by T.
+
+Diagnosis: multiplied by T
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Checks only t < 0, which is False for nan, so nan slips through."""
+"""Checks only t < 0, which is False for nan, so nan slips through.
+
+Diagnosis: nan temperature is accepted
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Rejects nan but accepts negative temperatures."""
+"""Rejects nan but accepts negative temperatures.
+
+Diagnosis: negative temperature is accepted
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Computes exp(logits / T) without subtracting the row maximum (overflows for large logits)."""
+"""Computes exp(logits / T) without subtracting the row maximum (overflows for large logits).
+
+Diagnosis: maximum is not subtracted
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Labels the lines by their position instead of their temperature."""
+"""Labels the lines by their position instead of their temperature.
+
+Diagnosis: labels do not contain the temperatures
+"""
 
 from __future__ import annotations
 

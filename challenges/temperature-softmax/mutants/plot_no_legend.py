@@ -1,4 +1,7 @@
-"""Sets labels on the lines but never calls ax.legend()."""
+"""Sets labels on the lines but never calls ax.legend().
+
+Diagnosis: no legend
+"""
 
 from __future__ import annotations
 

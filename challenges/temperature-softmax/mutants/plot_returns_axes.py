@@ -1,4 +1,7 @@
-"""Returns the axes instead of the figure."""
+"""Returns the axes instead of the figure.
+
+Diagnosis: axes is returned instead of the figure
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Draws the lines in sorted temperature order instead of the order given."""
+"""Draws the lines in sorted temperature order instead of the order given.
+
+Diagnosis: sorted order
+"""
 
 from __future__ import annotations
 

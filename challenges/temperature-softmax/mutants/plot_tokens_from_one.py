@@ -1,4 +1,7 @@
-"""Numbers the tokens 1..V on the x axis instead of 0..V-1."""
+"""Numbers the tokens 1..V on the x axis instead of 0..V-1.
+
+Diagnosis: numbered from 1
+"""
 
 from __future__ import annotations
 

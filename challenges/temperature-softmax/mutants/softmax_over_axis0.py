@@ -1,4 +1,7 @@
-"""Normalises over the first axis (axis=0) instead of the last."""
+"""Normalises over the first axis (axis=0) instead of the last.
+
+Diagnosis: over axis 0
+"""
 
 from __future__ import annotations
 

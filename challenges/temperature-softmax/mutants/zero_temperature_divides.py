@@ -1,4 +1,7 @@
-"""Has no special case for T = 0 and divides by zero (nan/inf)."""
+"""Has no special case for T = 0 and divides by zero (nan/inf).
+
+Diagnosis: T = 0 divides by zero
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""At T = 0 puts the 1 at the last maximum of a row instead of the first."""
+"""At T = 0 puts the 1 at the last maximum of a row instead of the first.
+
+Diagnosis: last maximum
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_close, check_unchanged_inputs, describe, fail, public, tolerance
+from grader.spec import Mistake, check, check_close, describe, expect_raises, fail, lazy, public, tolerance
 
 INF = float("inf")
 
@@ -40,26 +40,81 @@ def seeded(*shape, seed, scale=1.0):
     return np.random.default_rng(seed).standard_normal(shape) * scale
 
 
+def naive(x, t):
+    """softmax(x / t) without subtracting the row maximum: what forgetting the shift computes."""
+    e = np.exp(x / t)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def first_or_last_max(x, *, last):
+    """The T = 0 one-hot at each row's last maximum (last=True), or shared by the tied maxima (last=False)."""
+    top = x == x.max(axis=-1, keepdims=True)
+    if not last:
+        return top / top.sum(axis=-1, keepdims=True)
+    flipped = np.flip(x, axis=-1)
+    out = np.zeros_like(x)
+    np.put_along_axis(out, x.shape[-1] - 1 - np.argmax(flipped, axis=-1)[..., None], 1.0, axis=-1)
+    return out
+
+
 def _variants(x, t):
-    """Typical wrong answers for (x, t), each with what it says about the code."""
+    """Typical wrong answers for (x, t), each with the mistake it shows, in the learner's words."""
     with np.errstate(all="ignore"):
-        yield softmax(x), "it matches the plain softmax: is the temperature ignored?"
-        yield softmax(x * t), "it matches softmax(logits * T): divide the logits by T, don't multiply."
-        yield softmax(x) / t, "it matches softmax(logits) / T: divide the logits by T before the softmax."
+        if t == 0:
+            yield first_or_last_max(x, last=True), "at T = 0 the 1 goes to the last maximum: it must go to the first."
+            yield (
+                first_or_last_max(x, last=False),
+                "at T = 0 tied maxima share the probability: the 1 goes to the first maximum only (np.argmax).",
+            )
+            return
+        if math.isinf(t):
+            yield (
+                np.full_like(x, 1.0 / x.shape[-1]),
+                "at T = inf the -inf tokens get probability too: T = inf is uniform over the tokens whose logit "
+                "is not -inf.",
+            )
+            return
+        yield softmax(x), "the temperature is ignored: take the softmax of logits / T."
+        yield softmax(x * t), "the logits are multiplied by T: divide them by T."
+        yield softmax(x) / t, "the probabilities are divided by T after the softmax: divide the logits by T before it."
         if x.ndim >= 2:
-            yield softmax(x / t, axis=0), "it matches a softmax over axis 0: normalise over the last axis."
+            yield softmax(x / t, axis=0), "the softmax is taken over axis 0: normalise over the last axis."
 
 
-def hint_for(got, x, t):
-    """The likely mistake when ``got`` matches a known wrong answer (and not the right one)."""
+def diagnose(got, x, t):
+    """The likely mistake when ``got`` matches a known wrong answer (and not the right one), or ''."""
+    dtype = getattr(got, "dtype", None)
+    if isinstance(got, np.ndarray) and dtype != np.float64:
+        return (
+            f"the result keeps the input's dtype {dtype}: convert the logits with "
+            "np.asarray(logits, dtype=np.float64) and compute in float64."
+        )
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return ""
+    x = np.asarray(x, dtype=np.float64)
     expected = oracle(x, t)
     if got.shape != expected.shape or np.allclose(got, expected, rtol=1e-6, atol=1e-9):
         return ""
-    for wrong, message in _variants(np.asarray(x, dtype=np.float64), t):
+    broken = ~np.isfinite(got) & np.isfinite(expected)
+    if broken.any():
+        if t == 0:
+            return "T = 0 divides by zero: return a one-hot at each row's first maximum instead."
+        if math.isinf(t) and broken[np.isneginf(x)].all():
+            return (
+                "at T = inf, -inf / inf is nan: handle T = inf on its own, uniform over the tokens whose logit "
+                "is not -inf."
+            )
+        with np.errstate(all="ignore"):
+            overflow = ~np.isfinite(naive(x, t))
+        if not math.isinf(t) and overflow[broken].all():
+            return (
+                "exp(logits / T) overflows because each row's maximum is not subtracted first: subtract it "
+                "before exp (softmax does not change)."
+            )
+        return ""
+    for wrong, message in _variants(x, t):
         if not np.allclose(wrong, expected, rtol=1e-6, atol=1e-9) and np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
             return message
     return ""
@@ -70,9 +125,19 @@ def check_softmax(sub, x, t, *, what="the result", seed=None, hint="", **kwargs)
     __tracebackhide__ = True
     got = sub.softmax_with_temperature(x, t)
     inputs = describe(logits=x, temperature=t)
-    hint = " ".join(h for h in (hint_for(got, x, t), hint) if h)
-    check_close(got, oracle(x, t), what=what, inputs=inputs, seed=seed, hint=hint, **kwargs)
+    check_close(
+        got, oracle(x, t), what=what, inputs=inputs, seed=seed, hint=hint, diagnosis=lazy(diagnose, got, x, t), **kwargs
+    )
     return got
+
+
+def expect_value_error(fn, *args, call, diagnosis):
+    """``fn(*args)`` must raise ValueError; a Wrong Answer naming the call and ``diagnosis`` otherwise."""
+    __tracebackhide__ = True
+    try:
+        expect_raises(ValueError, fn, *args, call=call)
+    except Mistake as exc:
+        fail(str(exc), diagnosis=diagnosis)
 
 
 def entropy(p):
@@ -98,8 +163,8 @@ def test_hand_case(sub, t, weights):
         got,
         expected,
         what=f"softmax_with_temperature(log([1, 2, 3]), {t})",
-        hint=f"exp(logits / T) = [1, 2, 3] ** (1 / T), normalised: expected {np.round(expected, 4).tolist()}. "
-        + hint_for(got, x, t),
+        hint=f"exp(logits / T) = [1, 2, 3] ** (1 / T), normalised: expected {np.round(expected, 4).tolist()}.",
+        diagnosis=lazy(diagnose, got, x, t),
     )
 
 
@@ -115,9 +180,16 @@ def test_matches_oracle(sub, shape, t):
 
 
 def test_temperature_one_is_plain_softmax(sub):
+    """an int temperature 1 is the plain softmax"""
     x = seeded(4, 6, seed=11, scale=2.0)
     got = sub.softmax_with_temperature(x, 1)
-    check_close(got, softmax(x), what="the result at temperature 1 (an int)", inputs=describe(logits=x))
+    check_close(
+        got,
+        softmax(x),
+        what="the result at temperature 1 (an int)",
+        inputs=describe(logits=x),
+        diagnosis=lazy(diagnose, got, x, 1.0),
+    )
 
 
 def test_batch_rows_are_independent(sub):
@@ -125,7 +197,11 @@ def test_batch_rows_are_independent(sub):
     x = seeded(5, 4, seed=13, scale=2.0)
     batch = sub.softmax_with_temperature(x, 0.7)
     check_close(
-        batch, oracle(x, 0.7), what="the batched result", inputs=describe(logits=x), hint=hint_for(batch, x, 0.7)
+        batch,
+        oracle(x, 0.7),
+        what="the batched result",
+        inputs=describe(logits=x),
+        diagnosis=lazy(diagnose, batch, x, 0.7),
     )
     for i in (0, 3):
         row = sub.softmax_with_temperature(x[i], 0.7)
@@ -149,8 +225,9 @@ def test_output_is_float64(sub, dtype):
     got_dtype = getattr(got, "dtype", None)
     check(
         got_dtype is None or str(got_dtype) == "float64",
-        f"the result for a {dtype} input has dtype {got_dtype}, expected float64: "
-        "convert the logits with np.asarray(logits, dtype=np.float64) before computing.",
+        f"the result for a {dtype} input has dtype {got_dtype}, expected float64. "
+        f"Inputs: {describe(logits=x, temperature=1.5)}.",
+        diagnosis=lazy(diagnose, got, x, 1.5),
     )
     rtol, atol = tolerance("float32")
     inputs = describe(logits=x, temperature=1.5)
@@ -161,7 +238,7 @@ def test_output_is_float64(sub, dtype):
         inputs=inputs,
         rtol=rtol,
         atol=atol,
-        hint=hint_for(got, x, 1.5),
+        diagnosis=lazy(diagnose, got, x, 1.5),
     )
 
 
@@ -179,10 +256,11 @@ SETTINGS = settings(derandomize=True, max_examples=25, deadline=None, database=N
     t=st.sampled_from([0.05, 0.3, 1.0, 2.0, 7.5, 100.0]),
 )
 def test_rows_sum_to_one(sub, rows, vocab, seed, scale, t):
+    """random rows: the oracle's values, summing to 1"""
     x = seeded(rows, vocab, seed=seed, scale=scale)
     got = sub.softmax_with_temperature(x, t)
     inputs = describe(logits=x, temperature=t)
-    check_close(got, oracle(x, t), inputs=inputs, seed=seed, hint=hint_for(got, x, t))
+    check_close(got, oracle(x, t), inputs=inputs, seed=seed, diagnosis=lazy(diagnose, got, x, t))
     check(np.all(got >= 0), f"probabilities must be >= 0. Inputs: {inputs}.")
     check_close(got.sum(axis=-1), np.ones(rows), what="the row sums", inputs=inputs, seed=seed)
 
@@ -204,6 +282,7 @@ def test_adding_a_constant_changes_nothing(sub, seed, shift, t):
         rtol=1e-7,
         atol=1e-9,
         hint="Softmax is invariant to adding a constant to a row's logits.",
+        diagnosis=lazy(diagnose, moved, x + shifts, t),
     )
 
 
@@ -240,10 +319,10 @@ def test_large_logits_stay_finite(sub, t):
     g = np.asarray(got, dtype=np.float64) if isinstance(got, np.ndarray) else None
     if g is not None and g.shape == x.shape and not np.isfinite(g).all():
         fail(
-            f"the result has nan or inf for logits of magnitude 1e4. Inputs: {inputs}. "
-            "exp overflows past about 709: subtract each row's maximum before exp."
+            f"the result has nan or inf for logits of magnitude 1e4. Inputs: {inputs}.",
+            diagnosis=lazy(diagnose, got, x, t),
         )
-    check_close(got, oracle(x, t), inputs=inputs, seed=21)
+    check_close(got, oracle(x, t), inputs=inputs, seed=21, diagnosis=lazy(diagnose, got, x, t))
 
 
 def test_near_tie_at_tiny_temperature(sub):
@@ -251,7 +330,14 @@ def test_near_tie_at_tiny_temperature(sub):
     x = np.array([1e4, 1e4 - 1e-3, -1e4])
     got = sub.softmax_with_temperature(x, 1e-3)
     expected = np.array([1 / (1 + math.exp(-1)), 1 / (1 + math.exp(1)), 0.0])
-    check_close(got, expected, rtol=1e-6, atol=1e-9, inputs="logits [1e4, 1e4 - 1e-3, -1e4], temperature=0.001")
+    check_close(
+        got,
+        expected,
+        rtol=1e-6,
+        atol=1e-9,
+        inputs="logits [1e4, 1e4 - 1e-3, -1e4], temperature=0.001",
+        diagnosis=lazy(diagnose, got, x, 1e-3),
+    )
 
 
 # ---------------------------------------------------------------- limits and -inf
@@ -263,15 +349,12 @@ def test_temperature_zero_is_one_hot_at_first_maximum(sub, t):
     """T = 0 is greedy: 1 at each row's first maximum, 0 elsewhere."""
     x = np.array([[0.5, 2.0, -1.0, 2.0], [3.0, 3.0, 3.0, 1.0], [-2.0, -5.0, -1.0, -1.5]])
     got = sub.softmax_with_temperature(x, t)
-    g = np.asarray(got, dtype=np.float64)
-    if g.shape == x.shape and np.isfinite(g).all() and np.array_equal(g.argmax(-1), [3, 2, 2]):
-        fail("with T = 0 and tied maxima, the 1 must go to the FIRST maximum (np.argmax does this), not the last.")
     check_close(
         got,
         oracle(x, 0),
         what=f"the result at temperature {t!r}",
         inputs="logits [[0.5, 2, -1, 2], [3, 3, 3, 1], [-2, -5, -1, -1.5]] (rows 0 and 1 have tied maxima)",
-        hint="T = 0 must not divide by zero: return a one-hot at each row's first maximum.",
+        diagnosis=lazy(diagnose, got, x, t),
         rtol=0,
         atol=0,
     )
@@ -297,8 +380,11 @@ def test_infinite_temperature_is_uniform(sub):
 def test_minus_inf_logits_get_zero(sub, t):
     """-inf logits (banned tokens) get probability exactly 0; the rest renormalise."""
     x = np.array([[1.0, -INF, 0.5, 2.0], [-INF, -INF, -3.0, -4.0], [0.0, 0.0, -INF, 0.0]])
-    got = check_softmax(sub, x, t, hint="exp(-inf) = 0; the row's maximum is finite as long as one logit is.")
-    check(np.all(np.asarray(got)[np.isinf(x)] == 0.0), "tokens with logit -inf must get probability exactly 0")
+    got = check_softmax(sub, x, t)
+    check(
+        np.all(np.asarray(got)[np.isinf(x)] == 0.0),
+        f"tokens with logit -inf must get probability exactly 0. Inputs: {describe(logits=x, temperature=t)}.",
+    )
 
 
 def test_minus_inf_logits_at_infinite_temperature(sub):
@@ -309,7 +395,6 @@ def test_minus_inf_logits_at_infinite_temperature(sub):
         x,
         INF,
         what="the result at temperature inf with -inf logits",
-        hint="-inf / inf is nan: handle T = inf separately, uniform over the tokens whose logit is not -inf.",
     )
 
 
@@ -319,23 +404,41 @@ def test_minus_inf_logits_at_infinite_temperature(sub):
 @public
 @pytest.mark.parametrize("t", [-0.5, -INF, float("nan")], ids=["-0.5", "-inf", "nan"])
 def test_invalid_temperature_raises(sub, t):
-    with pytest.raises(ValueError):
-        sub.softmax_with_temperature([1.0, 2.0, 3.0], t)
+    """A negative (also -inf) or nan temperature raises ValueError."""
+    if math.isnan(t):
+        mistake = "a nan temperature is accepted (t < 0 is False for nan): check math.isnan(t) too."
+    else:
+        mistake = "a negative temperature is accepted: raise ValueError when t < 0."
+    expect_value_error(
+        sub.softmax_with_temperature,
+        [1.0, 2.0, 3.0],
+        t,
+        call=f"softmax_with_temperature([1.0, 2.0, 3.0], {t})",
+        diagnosis=mistake,
+    )
 
 
 def test_all_minus_inf_row_raises(sub):
     """A row with no allowed token has no distribution: ValueError (also inside a batch), at any T."""
     x = np.array([[0.0, 1.0, 2.0], [-INF, -INF, -INF]])
     for t in (1.0, 0.0):
-        try:
-            sub.softmax_with_temperature(x, t)
-        except ValueError:
-            continue
-        fail(f"a batch with a row of all -inf logits should raise ValueError at temperature {t}, but it returned")
+        expect_value_error(
+            sub.softmax_with_temperature,
+            x,
+            t,
+            call=f"softmax_with_temperature([[0, 1, 2], [-inf, -inf, -inf]], {t})",
+            diagnosis="a row whose logits are all -inf is not rejected: raise ValueError (no token can get probability).",
+        )
 
 
 @pytest.mark.parametrize("t", [0.5, 0.0], ids=["T=0.5", "T=0"])
 def test_input_not_modified(sub, t):
+    """the logits are left unchanged"""
     x = seeded(3, 4, seed=41, scale=2.0)
     sub.softmax_with_temperature(x, t)
-    check_unchanged_inputs(sub, ["logits", "temperature"])
+    check(
+        not sub.last_call.mutated,
+        f"softmax_with_temperature(logits, {t}) changed the logits array in place. "
+        f"Inputs: {describe(logits=x, temperature=t)}.",
+        diagnosis="the logits array is modified in place (x -= ..., x /= T): work on a copy (np.array(logits)).",
+    )
