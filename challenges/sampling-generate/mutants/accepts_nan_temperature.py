@@ -1,4 +1,7 @@
-"""Mutant: validates with temperature < 0, so a nan temperature is accepted."""
+"""Mutant: validates with temperature < 0, so a nan temperature is accepted.
+
+Diagnosis: temperature=nan is not rejected
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: returns the argmax of the filtered logits instead of sampling."""
+"""Mutant: returns the argmax of the filtered logits instead of sampling.
+
+Diagnosis: argmax is returned instead of sampling
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: generate builds an autograd graph (no torch.no_grad())."""
+"""Mutant: generate builds an autograd graph (no torch.no_grad()).
+
+Diagnosis: no_grad
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: stops once every row has emitted eos, but finished rows keep sampling."""
+"""Mutant: stops once every row has emitted eos, but finished rows keep sampling.
+
+Diagnosis: finished rows keep sampling
+"""
 
 from __future__ import annotations
 

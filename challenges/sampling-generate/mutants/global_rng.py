@@ -1,4 +1,7 @@
-"""Mutant: samples with torch's global RNG, ignoring the generator."""
+"""Mutant: samples with torch's global RNG, ignoring the generator.
+
+Diagnosis: global RNG
+"""
 
 from __future__ import annotations
 

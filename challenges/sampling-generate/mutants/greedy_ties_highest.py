@@ -1,4 +1,7 @@
-"""Mutant: temperature 0 takes the highest id among tied maxima."""
+"""Mutant: temperature 0 takes the highest id among tied maxima.
+
+Diagnosis: highest id
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: feeds the model only the last token at each step."""
+"""Mutant: feeds the model only the last token at each step.
+
+Diagnosis: only the last token
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: pads finished rows with eos but always runs max_new_tokens steps."""
+"""Mutant: pads finished rows with eos but always runs max_new_tokens steps.
+
+Diagnosis: does not stop early
+"""
 
 from __future__ import annotations
 

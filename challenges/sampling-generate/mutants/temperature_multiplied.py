@@ -1,4 +1,7 @@
-"""Mutant: multiplies the logits by the temperature instead of dividing."""
+"""Mutant: multiplies the logits by the temperature instead of dividing.
+
+Diagnosis: multiplied by the temperature
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: temperature 0 is not special-cased: it draws from a near-zero temperature."""
+"""Mutant: temperature 0 is not special-cased: it draws from a near-zero temperature.
+
+Diagnosis: picked at random
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: top-k scatters torch.topk's indices, keeping exactly k and dropping ties."""
+"""Mutant: top-k scatters torch.topk's indices, keeping exactly k and dropping ties.
+
+Diagnosis: tied with the k-th largest
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: applies top-k and top-p to the raw logits, then the temperature."""
+"""Mutant: applies top-k and top-p to the raw logits, then the temperature.
+
+Diagnosis: before the temperature
+"""
 
 from __future__ import annotations
 

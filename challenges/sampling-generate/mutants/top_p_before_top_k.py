@@ -1,4 +1,7 @@
-"""Mutant: applies top-p before top-k."""
+"""Mutant: applies top-p before top-k.
+
+Diagnosis: top-p is applied before top-k
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: top-p keeps tokens while the cumulative probability is <= p, dropping the crossing token."""
+"""Mutant: top-p keeps tokens while the cumulative probability is <= p, dropping the crossing token.
+
+Diagnosis: drops the crossing token
+"""
 
 from __future__ import annotations
 

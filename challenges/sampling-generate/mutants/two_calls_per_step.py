@@ -1,4 +1,7 @@
-"""Mutant: calls the model twice per step."""
+"""Mutant: calls the model twice per step.
+
+Diagnosis: twice per step
+"""
 
 from __future__ import annotations
 

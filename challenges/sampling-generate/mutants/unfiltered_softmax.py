@@ -1,4 +1,7 @@
-"""Mutant: filters the logits but samples from the softmax of the unfiltered ones."""
+"""Mutant: filters the logits but samples from the softmax of the unfiltered ones.
+
+Diagnosis: unfiltered logits
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,17 @@ import pytest
 import torch
 
 from grader.fixtures.toy_lm import ToyLM
-from grader.spec import check, check_close, check_unchanged_inputs, fail, public, remote_meta
+from grader.spec import (
+    Mistake,
+    check,
+    check_close,
+    check_unchanged_inputs,
+    describe_value,
+    expect_raises,
+    fail,
+    public,
+    remote_meta,
+)
 
 INF = float("inf")
 P_MIN = 1e-6
@@ -112,7 +122,7 @@ def run(sub, V, seed, prompt, n, scale=3.0, **kw):
 
 def check_out(out, shape, device, what):
     __tracebackhide__ = True
-    check(hasattr(out, "detach"), f"{what}: generate should return a torch tensor, got {type(out).__name__}")
+    check(hasattr(out, "detach"), f"{what}: generate should return a torch tensor, got {describe_value(out)}")
     check(out.dtype == torch.int64, f"{what}: the result should be int64, got {out.dtype}")
     check(out.dim() == 2, f"{what}: the result should be [B, T + n], got shape {list(out.shape)}")
     check(out.shape[0] == shape[0], f"{what}: expected {shape[0]} rows, got {out.shape[0]}")
@@ -134,13 +144,22 @@ def check_calls(lm, steps, B, T, what):
     check(
         calls == steps,
         f"{what}: the model was called {calls} times for {steps} generation steps; call it exactly once per step",
+        diagnosis=f"the model is called twice per step ({calls} calls for {steps} steps): call it once per step "
+        "and take both the logits and the next token from that call."
+        if steps > 0 and calls == 2 * steps
+        else "",
     )
     shapes = [tuple(s) for s in lm.seen_shapes]
+    last_only = len(shapes) > 1 and all(shape == (B, 1) for shape in shapes)
     for i, shape in enumerate(shapes):
         check(
             shape == (B, T + i),
             f"{what}: model call {i} saw ids of shape {list(shape)}, expected {[B, T + i]}: feed the whole "
             "batch and the whole sequence so far",
+            diagnosis="the model sees only the last token at each step: call it on the whole sequence so far "
+            "(prompt + generated ids), it has no cache."
+            if last_only
+            else "",
         )
 
 
@@ -159,6 +178,7 @@ def test_greedy_batch(sub, device):
     exp, steps = greedy(10, 0, 3.0, prompt, 6)
     what = "generate(ToyLM(V=10), prompt [3, 4], 6, temperature=0)"
     check_out(out, (3, 10), device, what)
+    check_calls(lm, 6, 3, 4, what)
     check_close(
         out,
         torch.tensor(exp),
@@ -166,7 +186,6 @@ def test_greedy_batch(sub, device):
         device=device,
         hint="Each step appends the argmax of model(ids)[:, -1] for every row.",
     )
-    check_calls(lm, 6, 3, 4, what)
 
 
 @pytest.mark.parametrize("V,seed,B,T,n", [(7, 1, 1, 1, 8), (20, 2, 4, 3, 5), (13, 3, 2, 6, 1), (9, 4, 5, 2, 10)])
@@ -177,8 +196,8 @@ def test_greedy_hidden(sub, device, V, seed, B, T, n):
     exp, steps = greedy(V, seed, 3.0, prompt, n)
     what = f"generate greedy, V={V}, prompt [{B}, {T}], n={n}"
     check_out(out, (B, T + n), device, what)
-    check_close(out, torch.tensor(exp), what=what, device=device)
     check_calls(lm, n, B, T, what)
+    check_close(out, torch.tensor(exp), what=what, device=device)
 
 
 def test_top_k_one_is_greedy(sub, device):
@@ -188,8 +207,8 @@ def test_top_k_one_is_greedy(sub, device):
     exp, _ = greedy(12, 5, 3.0, prompt, 7)
     what = "generate(..., temperature=1.0, top_k=1)"
     check_out(out, (4, 9), device, what)
-    check_close(out, torch.tensor(exp), what=what, device=device, hint="top_k=1 keeps only the argmax (no ties here).")
     check_calls(lm, 7, 4, 2, what)
+    check_close(out, torch.tensor(exp), what=what, device=device, hint="top_k=1 keeps only the argmax (no ties here).")
 
 
 def test_zero_new_tokens(sub, device):
@@ -229,17 +248,32 @@ def test_eos_padding_and_early_stop(sub, device):
     exp, exp_steps = greedy(9, seed, 3.0, prompt, 12, eos)
     assert exp_steps == steps
     what = f"generate greedy with eos_id={eos}, prompt [3, 2], max_new_tokens=12 (rows emit eos at different steps)"
-    check_out(out, (3, 2 + steps), device, what)
+    check_out(out, (3, None), device, what)
     got = out.tolist()
+    firsts = [exp[b].index(eos, 2) - 2 for b in range(3)]  # the step at which each row emits eos
     for b in range(3):
-        first = exp[b].index(eos, 2)
+        first = firsts[b] + 2
         tail = got[b][first + 1 :]
         check(
             got[b][: first + 1] != exp[b][: first + 1] or all(t == eos for t in tail),
             f"{what}: row {b} emitted eos_id at step {first - 2} but was not padded with eos_id afterwards",
+            diagnosis="finished rows keep sampling: once a row has emitted eos_id, its new tokens must be eos_id.",
         )
-    check_close(out, torch.tensor(exp), what=what, device=device)
+    cols = out.shape[1]
+    if cols == 2 + min(firsts) + 1:
+        diagnosis = "generation stops as soon as one row emits eos_id: continue until every row has finished."
+    elif cols == 2 + 12 and cols != 2 + steps:
+        diagnosis = "generation does not stop early: once every row has emitted eos_id, stop right after that step."
+    else:
+        diagnosis = ""
+    check(
+        cols == 2 + steps,
+        f"{what}: expected {2 + steps} columns (prompt + generated), got {cols}: stop after max_new_tokens, "
+        "or right after the step where the last row emits eos_id",
+        diagnosis=diagnosis,
+    )
     check_calls(lm, steps, 3, 2, what)
+    check_close(out, torch.tensor(exp), what=what, device=device)
 
 
 def test_eos_some_rows_never_finish(sub, device):
@@ -353,13 +387,19 @@ def test_same_seed_same_output(sub, device):
     """Same generator seed -> same output."""
     prompt = prompt_of(8, 3, 10, 12)
     kw = dict(temperature=1.1, top_k=6, top_p=0.9)
+    before = sub.rng_digest()
     _, a = run(sub, 10, 13, prompt, 10, scale=1.0, generator=sub.generator(77), **kw)
+    global_used = sub.rng_digest() != before
     _, b = run(sub, 10, 13, prompt, 10, scale=1.0, generator=sub.generator(77), **kw)
     check_out(a, (8, 13), device, "generate with a seeded generator")
     check(
         torch.equal(a, b),
-        "two generate calls with generators seeded the same way gave different outputs: every draw must "
-        "come from `generator`, passed on to sample_next.",
+        "generate(ToyLM(V=10), prompt [8, 3], 10, temperature=1.1, top_k=6, top_p=0.9, generator=g) twice, with "
+        "g seeded 77 both times: the outputs differ.",
+        diagnosis="the draws come from torch's global RNG, not from `generator`: pass `generator` on to "
+        "sample_next and to torch.multinomial."
+        if global_used
+        else "",
     )
 
 
@@ -371,7 +411,9 @@ def test_global_rng_untouched(sub, device):
     sub.generate(lm, prompt, 6, temperature=0.9, top_k=5, top_p=0.95, generator=sub.generator(8))
     check(
         sub.rng_digest() == before,
-        "generate(..., generator=g) changed the global RNG state: pass `generator` to every draw.",
+        "generate(ToyLM(V=10), prompt [4, 2], 6, temperature=0.9, top_k=5, top_p=0.95, generator=g) changed the "
+        "global RNG state.",
+        diagnosis="the draws come from torch's global RNG, not from `generator`: pass `generator` to every draw.",
     )
 
 
@@ -386,8 +428,20 @@ def test_global_rng_untouched(sub, device):
 def test_invalid_arguments_raise(sub, n, kw):
     """Invalid arguments: ValueError."""
     lm = sub.make_fixture("ToyLM", 5, seed=0)
-    with pytest.raises(ValueError):
-        sub.generate(lm, torch.tensor([[1, 2]]), n, **kw)
+    args = ", ".join(f"{k}={v}" for k, v in kw.items())
+    name, value = next(iter(kw.items())) if kw else ("max_new_tokens", n)
+    try:
+        expect_raises(
+            ValueError,
+            sub.generate,
+            lm,
+            torch.tensor([[1, 2]]),
+            n,
+            call=f"generate(ToyLM(V=5), torch.tensor([[1, 2]]), {n}{', ' + args if args else ''})",
+            **kw,
+        )
+    except Mistake as missing:
+        fail(str(missing), diagnosis=f"{name}={value} is not rejected: generate must validate its arguments too.")
 
 
 def test_prompt_unchanged_no_graph(sub, device):
@@ -401,5 +455,6 @@ def test_prompt_unchanged_no_graph(sub, device):
     check(meta is None or not (meta.has_grad_fn or meta.requires_grad), "the result should carry no autograd graph")
     check(
         not any(lm.grad_modes),
-        "the model was called with autograd recording: generation needs no graph (use torch.no_grad())",
+        "the model was called with autograd recording on: generation needs no graph",
+        diagnosis="generate runs without torch.no_grad(): wrap the loop in it (or decorate the function).",
     )

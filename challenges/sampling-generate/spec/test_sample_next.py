@@ -12,7 +12,19 @@ import torch
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_close, check_unchanged_inputs, describe, fail, public, randn, remote_meta
+from grader.spec import (
+    Mistake,
+    check,
+    check_close,
+    check_unchanged_inputs,
+    describe,
+    describe_value,
+    expect_raises,
+    fail,
+    public,
+    randn,
+    remote_meta,
+)
 
 INF = float("inf")
 NAN = float("nan")
@@ -93,7 +105,7 @@ def drop_crossing(row, temperature=1.0, top_k=None, top_p=None):
 def check_ids(got, shape, device, what, inputs):
     """Type, dtype, shape and device of a tensor of ids."""
     __tracebackhide__ = True
-    check(hasattr(got, "detach"), f"{what} should return a torch tensor, got {type(got).__name__}. Inputs: {inputs}.")
+    check(hasattr(got, "detach"), f"{what} should return a torch tensor, got {describe_value(got)}. Inputs: {inputs}.")
     check(got.dtype == torch.int64, f"{what} should return int64 ids, got {got.dtype}. Inputs: {inputs}.")
     check(
         tuple(got.shape) == tuple(shape),
@@ -122,11 +134,32 @@ def fits(counts, probs, n):
     return p_value(counts, probs, n) >= P_MIN
 
 
-def check_rows(got, rows_probs, n, *, what, inputs, hint="", alternatives=()):
+def tied_dropped(counts, row, temperature=1.0, top_k=None, **kw):
+    """The diagnosis when the draws keep at most ``top_k`` ids and drop an id tied with the
+    k-th largest scaled logit (top-k that keeps exactly k: torch.topk's indices), else ""."""
+    if top_k is None or top_k >= len(row) or temperature == 0:
+        return ""
+    z = [float(v) / temperature for v in row]
+    kth = sorted(z, reverse=True)[top_k - 1]
+    tied = [i for i, v in enumerate(z) if v == kth]
+    drawn = [i for i, c in enumerate(counts) if c > 0]
+    if sum(v >= kth for v in z) <= top_k or len(drawn) > top_k or not any(counts[i] == 0 for i in tied):
+        return ""
+    if any(z[i] < kth for i in drawn):
+        return ""
+    return (
+        f"ids tied with the k-th largest logit are dropped: top-k keeps exactly k={top_k} ids (torch.topk's indices), "
+        "but every entry >= the k-th largest value must stay, ties included."
+    )
+
+
+def check_rows(got, rows_probs, n, *, what, inputs, hint="", alternatives=(), rows=None, kw=None):
     """``got`` holds ``n`` draws per row of ``rows_probs``, in row blocks. Each block must
     stay inside its row's support, hit every id of it, and pass the chi-square test.
-    ``alternatives``: (rows_probs of a typical mistake, message) to name the mistake."""
+    ``alternatives``: (rows_probs of a typical mistake, diagnosis) to name the mistake;
+    ``rows`` and ``kw``: the logits rows and sample_next's settings, to recognise the others."""
     __tracebackhide__ = True
+    kw = kw or {}
     ids = got.reshape(len(rows_probs), n)
     V = len(rows_probs[0])
     check(
@@ -138,18 +171,29 @@ def check_rows(got, rows_probs, n, *, what, inputs, hint="", alternatives=()):
         where = f"row {r}: " if len(rows_probs) > 1 else ""
         if fits(counts, probs, n) and all(c > 0 for c, q in zip(counts, probs) if q > 0):
             continue
-        top = max(range(V), key=lambda i: probs[i])
-        if counts[top] == n and probs[top] < 0.999:
-            fail(
-                f"{what}: {where}all {n} draws are the most likely id, but {sum(q > 0 for q in probs)} ids "
-                "survive the filters: are you taking the argmax instead of sampling "
-                f"(torch.multinomial(probs, 1, generator=generator)), or do the filters remove too much? "
-                f"Inputs: {inputs}. {hint}"
-            )
-        for alt_rows, message in alternatives:
+        for alt_rows, diagnosis in alternatives:
             alt = alt_rows[r]
             if alt is not None and sum(q > 0 for q in alt) > 1 and fits(counts, alt, n):
-                fail(f"{what}: {where}the {n} draws follow the wrong distribution: {message} Inputs: {inputs}.")
+                fail(
+                    f"{what}: {where}the {n} draws do not follow softmax of the filtered logits / temperature "
+                    f"(they fit another distribution). Inputs: {inputs}.",
+                    diagnosis=diagnosis,
+                )
+        dropped = tied_dropped(counts, rows[r], **kw) if rows is not None else ""
+        top = max(range(V), key=lambda i: probs[i])
+        if counts[top] == n and probs[top] < 0.999:
+            unfiltered = kw.get("top_k") is None and kw.get("top_p") is None
+            fail(
+                f"{what}: {where}all {n} draws are the most likely id, but {sum(q > 0 for q in probs)} ids "
+                f"survive the filters. Inputs: {inputs}. {hint}",
+                diagnosis=dropped
+                or (
+                    "the argmax is returned instead of sampling: draw with "
+                    "torch.multinomial(probs, 1, generator=generator)."
+                    if unfiltered
+                    else ""
+                ),
+            )
         outside = [i for i in range(V) if counts[i] > 0 and probs[i] == 0]
         if outside:
             fail(
@@ -160,7 +204,8 @@ def check_rows(got, rows_probs, n, *, what, inputs, hint="", alternatives=()):
         if missing:
             fail(
                 f"{what}: {where}id {missing[0]} was never drawn in {n} draws, but it survives the filters "
-                f"with probability {probs[missing[0]]:.3f}. Inputs: {inputs}. {hint}"
+                f"with probability {probs[missing[0]]:.3f}. Inputs: {inputs}. {hint}",
+                diagnosis=dropped,
             )
         pv = p_value(counts, probs, n)
         fail(
@@ -185,7 +230,9 @@ def run_case(sub, x, device, *, seed, n=N, hint="", alternatives=(), **kw):
     rows = oracle_rows(x, **kw)
     assert all(q * n >= 30 for probs in rows for q in probs if q > 0), "spec fixture: an allowed id is too rare"
     alts = [([alt(row) for row in x.double().tolist()], message) for alt, message in alternatives]
-    check_rows(got, rows, n, what="sample_next", inputs=inputs, hint=hint, alternatives=alts)
+    check_rows(
+        got, rows, n, what="sample_next", inputs=inputs, hint=hint, alternatives=alts, rows=x.double().tolist(), kw=kw
+    )
     return got
 
 
@@ -217,39 +264,38 @@ def common_mistakes(**kw):
         out.append(
             (
                 multiplied(**kw),
-                "they match logits * temperature; divide the logits by the temperature.",
+                "the logits are multiplied by the temperature: divide them by the temperature.",
             )
         )
         if kw.get("top_p") is not None:
             out.append(
                 (
                     before_temperature(**kw),
-                    "they match applying top-p before the temperature; divide by the temperature first, "
-                    "then apply top-k and top-p to the scaled logits.",
+                    "top-k and top-p are applied before the temperature: divide the logits by the temperature "
+                    "first, then apply top-k and top-p to the scaled logits.",
                 )
             )
     if kw.get("top_k") is not None or kw.get("top_p") is not None:
         out.append(
             (
                 unfiltered(**kw),
-                "they match softmax of the unfiltered logits: sample from the softmax of the FILTERED "
-                "logits (removed entries -inf).",
+                "the draws come from the softmax of the unfiltered logits: sample from the softmax of the "
+                "FILTERED logits (removed entries -inf).",
             )
         )
     if kw.get("top_p") is not None:
         out.append(
             (
                 lambda row: drop_crossing(row, **kw),
-                f"the token whose cumulative probability crosses top_p={kw['top_p']} is never drawn; it must be "
-                "kept (keep a token when the mass strictly before it is < p).",
+                f"top-p drops the crossing token (the one whose cumulative probability crosses top_p={kw['top_p']}): "
+                "it must be kept (keep a token when the mass strictly before it is < p).",
             )
         )
         if kw.get("top_k") is not None:
             out.append(
                 (
                     top_p_before_top_k(**kw),
-                    "they match applying top-p before top-k; apply top-k first, then top-p on the softmax of "
-                    "what top-k left.",
+                    "top-p is applied before top-k: apply top-k first, then top-p on the softmax of what top-k left.",
                 )
             )
     return out
@@ -302,7 +348,7 @@ def test_top_k_ties_all_kept(sub, device, k):
     z = [v / 1.5 for v in x[0].tolist()]
     kth = sorted(z, reverse=True)[k - 1]
     hint = (
-        f"Keep every entry >= the {k}-th largest value: it is tied, so more than {k} ids stay "
+        f"Keep every entry >= the k-th largest value (k={k}): it is tied, so more than {k} ids stay "
         "(torch.topk's indices keep exactly k and drop a tie)."
         if sum(v >= kth for v in z) > k
         else ""
@@ -411,6 +457,24 @@ def argmax_rows(x):
     return [row.index(max(row)) for row in x.double().tolist()]
 
 
+def greedy_diagnosis(got, x, again):
+    """The mistake when temperature 0 picks another of the tied maxima, else "". ``again()``
+    repeats the call with another generator seed: a random pick among the ties changes."""
+    rows = x.double().tolist()
+    got = got.tolist()
+    maxima = [[i for i, v in enumerate(row) if v == max(row)] for row in rows]
+    if not all(g in m for g, m in zip(got, maxima)):
+        return ""
+    if any(picks != got for picks in again().reshape(50, len(rows)).tolist()):
+        return (
+            "at temperature 0 a tied maximum is picked at random: temperature 0 must return the argmax "
+            "(the lowest id on ties) without sampling."
+        )
+    if all(g == m[-1] for g, m in zip(got, maxima)):
+        return "at temperature 0 ties go to the highest id: take the lowest id among tied maxima (torch.argmax does)."
+    return ""
+
+
 @public
 def test_temperature_zero_is_greedy(sub, device):
     """temperature 0: argmax, ties -> lowest id."""
@@ -423,6 +487,9 @@ def test_temperature_zero_is_greedy(sub, device):
         inputs=describe(logits=x),
         device=device,
         hint="temperature 0 is greedy: torch.argmax(logits, -1), which takes the lowest id on ties.",
+        diagnosis=lambda: greedy_diagnosis(
+            got, x, lambda: sub.sample_next(x.repeat(50, 1), temperature=0.0, generator=sub.generator(1))
+        ),
     )
 
 
@@ -438,6 +505,9 @@ def test_temperature_zero_ignores_filters(sub, device, kw):
         inputs=describe(logits=x),
         device=device,
         hint="Greedy: the argmax (lowest id on ties) survives every filter.",
+        diagnosis=lambda: greedy_diagnosis(
+            got, x, lambda: sub.sample_next(x.repeat(50, 1), temperature=0.0, generator=sub.generator(1), **kw)
+        ),
     )
 
 
@@ -449,7 +519,8 @@ def test_temperature_zero_draws_nothing(sub, device):
     check(
         sub.rng_digest() == before,
         "sample_next(logits, temperature=0.0) without a generator changed the global RNG state: greedy "
-        "decoding must draw nothing (return the argmax before any sampling).",
+        "decoding must draw nothing.",
+        diagnosis="temperature 0 still samples: return the argmax before any sampling (it draws nothing).",
     )
 
 
@@ -482,10 +553,18 @@ def test_same_seed_same_ids(sub, device):
     b = sub.sample_next(x, generator=sub.generator(123), **kw)
     c = sub.sample_next(x, generator=sub.generator(124), **kw)
     check_ids(a, (1000,), device, "sample_next", describe(logits=x, **kw))
+    same = torch.equal(a, b)
+    before = sub.rng_digest()
+    sub.sample_next(x, generator=sub.generator(123), **kw)
+    global_used = sub.rng_digest() != before
     check(
-        torch.equal(a, b),
-        "two calls with a generator seeded the same way drew different ids: draw every random number from "
-        "`generator` (torch.multinomial(probs, 1, generator=generator)), not from the global RNG.",
+        same,
+        f"sample_next(logits, {kw_id(kw)}, generator=g) twice, with g seeded 123 both times: the calls drew "
+        "different ids.",
+        diagnosis="the draws come from torch's global RNG, not from `generator`: pass generator=generator "
+        "to torch.multinomial."
+        if global_used
+        else "",
     )
     check(
         not torch.equal(a, c),
@@ -500,8 +579,9 @@ def test_global_rng_untouched(sub, device):
     sub.sample_next(x, temperature=0.7, top_k=6, top_p=0.9, generator=sub.generator(5))
     check(
         sub.rng_digest() == before,
-        "sample_next(..., generator=g) changed the global RNG state: every draw must use `generator` "
-        "(pass generator=generator to torch.multinomial / torch.rand).",
+        "sample_next(logits, temperature=0.7, top_k=6, top_p=0.9, generator=g) changed the global RNG state.",
+        diagnosis="the draws come from torch's global RNG, not from `generator`: pass generator=generator "
+        "to torch.multinomial / torch.rand.",
     )
 
 
@@ -525,8 +605,30 @@ def test_global_rng_untouched(sub, device):
 )
 def test_invalid_arguments_raise(sub, kw):
     """Invalid temperature, top_k or top_p: ValueError."""
-    with pytest.raises(ValueError):
-        sub.sample_next(torch.tensor([[1.0, 2.0, 3.0]]), **kw)
+    name, value = next((k, v) for k, v in kw.items() if not (k == "temperature" and v == 0.0))
+    expect_value_error(
+        sub.sample_next,
+        torch.tensor([[1.0, 2.0, 3.0]]),
+        call=f"sample_next(torch.tensor([[1.0, 2.0, 3.0]]), {kw_id(kw)})",
+        diagnosis=f"{name}={value} is not rejected: {RULES[name]}",
+        **kw,
+    )
+
+
+RULES = {
+    "temperature": "temperature must be >= 0 (`not temperature >= 0` also catches nan, `temperature < 0` does not).",
+    "top_k": "top_k must be >= 1 when given.",
+    "top_p": "top_p must lie in (0, 1] (`not 0 < top_p <= 1` also catches nan).",
+}
+
+
+def expect_value_error(fn, *args, call, diagnosis, **kwargs):
+    """``fn(*args, **kwargs)`` must raise ValueError; otherwise a Wrong Answer with ``diagnosis``."""
+    __tracebackhide__ = True
+    try:
+        expect_raises(ValueError, fn, *args, call=call, **kwargs)
+    except Mistake as missing:
+        fail(str(missing), diagnosis=diagnosis)
 
 
 def test_hygiene(sub, device):
