@@ -1,4 +1,7 @@
-"""An unseen highest-order context jumps straight to the unigram level."""
+"""An unseen highest-order context jumps straight to the unigram level.
+
+Diagnosis: straight to the unigram level
+"""
 
 from collections import Counter
 from collections.abc import Sequence

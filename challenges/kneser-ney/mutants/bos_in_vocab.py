@@ -1,4 +1,7 @@
-"""Counts "<s>" in V, so the uniform level is 1/(|V| + 1)."""
+"""Counts "<s>" in V, so the uniform level is 1/(|V| + 1).
+
+Diagnosis: "<s>" is counted in V
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""Accepts a discount above 1."""
+"""Accepts a discount above 1.
+
+Diagnosis: discount above 1 is not rejected
+"""
 
 from collections import Counter
 from collections.abc import Sequence

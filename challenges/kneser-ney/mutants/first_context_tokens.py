@@ -1,4 +1,7 @@
-"""Keeps the first n-1 tokens of a longer context instead of the last."""
+"""Keeps the first n-1 tokens of a longer context instead of the last.
+
+Diagnosis: first n-1 tokens of a longer context
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""`fit` does not return the model."""
+"""`fit` does not return the model.
+
+Diagnosis: return self
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""Lower orders divide continuation counts by plain context counts."""
+"""Lower orders divide continuation counts by plain context counts.
+
+Diagnosis: plain context counts
+"""
 
 from collections import Counter
 from collections.abc import Sequence

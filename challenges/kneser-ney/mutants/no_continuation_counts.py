@@ -1,4 +1,7 @@
-"""Lower orders use plain counts instead of continuation counts."""
+"""Lower orders use plain counts instead of continuation counts.
+
+Diagnosis: lower orders use plain counts
+"""
 
 from collections import Counter
 from collections.abc import Sequence

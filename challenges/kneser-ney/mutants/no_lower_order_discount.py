@@ -1,4 +1,7 @@
-"""Discounts only the highest order; lower orders are plain continuation frequencies."""
+"""Discounts only the highest order; lower orders are plain continuation frequencies.
+
+Diagnosis: lower orders are not discounted
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""Continuation counts also count n-grams inside the padding, such as (<s>, <s>)."""
+"""Continuation counts also count n-grams inside the padding, such as (<s>, <s>).
+
+Diagnosis: made only of padding
+"""
 
 from collections import Counter
 from collections.abc import Sequence

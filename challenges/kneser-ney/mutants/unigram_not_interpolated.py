@@ -1,4 +1,7 @@
-"""The unigram level is the plain continuation frequency, not interpolated with 1/|V|."""
+"""The unigram level is the plain continuation frequency, not interpolated with 1/|V|.
+
+Diagnosis: uniform distribution
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""An unseen context gives 0 instead of falling through to the lower order."""
+"""An unseen context gives 0 instead of falling through to the lower order.
+
+Diagnosis: unseen context gives 0
+"""
 
 from collections import Counter
 from collections.abc import Sequence

@@ -1,4 +1,7 @@
-"""The interpolation weight is d / c(ctx), missing the N1+(ctx .) factor."""
+"""The interpolation weight is d / c(ctx), missing the N1+(ctx .) factor.
+
+Diagnosis: N1+(ctx •) factor
+"""
 
 from collections import Counter
 from collections.abc import Sequence

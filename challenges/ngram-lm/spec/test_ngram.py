@@ -128,14 +128,14 @@ LOG_OF_ZERO = "math.log(0) raises: return math.inf as soon as a probability is 0
 
 
 def diagnose(got, expected, corpus, n, k, method, *args):
-    """The typical mistake whose value the submission's matches (and the right one does not), or ''."""
+    """The typical mistake whose value the submission's matches (and the right one does not),
+    or '' when none does, or several do (the value cannot tell them apart)."""
+    found = set()
     for flags, diagnosis in MISTAKES:
         wrong = getattr(Oracle(corpus, n, k, **flags), method)(*args)
-        if _close(wrong, expected):
-            continue
-        if _close(got, wrong):
-            return diagnosis
-    return ""
+        if not _close(wrong, expected) and _close(got, wrong):
+            found.add(diagnosis)
+    return found.pop() if len(found) == 1 else ""
 
 
 def diagnosing(fn, *args, diagnosis=""):

@@ -2,7 +2,7 @@
 "ctx w" (all n - m tokens before it) instead of the number of distinct single tokens v
 before it: the same for bigrams, too large for the unigram level of a trigram model.
 
-Diagnosis: distinct
+Diagnosis: count distinct n-grams ending in ctx w
 """
 
 from collections import Counter

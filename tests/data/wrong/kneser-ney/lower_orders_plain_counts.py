@@ -1,7 +1,7 @@
 """Interpolated Kneser-Ney whose lower orders use plain counts of the shorter n-grams
 (absolute discounting) instead of continuation counts N1+(. ctx w).
 
-Diagnosis: continuation counts
+Diagnosis: lower orders use plain counts
 """
 
 from collections import Counter

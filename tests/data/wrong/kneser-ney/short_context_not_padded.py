@@ -1,7 +1,7 @@
 """A context shorter than n - 1 is used as it is, not left-padded with "<s>": for a
 trigram model prob(w, ("I",)) gives P_2(w | I) instead of P_3(w | <s> I).
 
-Diagnosis: left-padded
+Diagnosis: not left-padded
 """
 
 from collections import Counter
