@@ -1,4 +1,7 @@
-"""Collapses runs of spaces (and strips the ends) before adding the markers."""
+"""Collapses runs of spaces (and strips the ends) before adding the markers.
+
+Diagnosis: each space
+"""
 
 from __future__ import annotations
 

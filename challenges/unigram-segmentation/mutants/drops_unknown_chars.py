@@ -1,4 +1,7 @@
-"""Drops unknown characters from the output instead of emitting them alone."""
+"""Drops unknown characters from the output instead of emitting them alone.
+
+Diagnosis: unknown characters are dropped
+"""
 
 from __future__ import annotations
 

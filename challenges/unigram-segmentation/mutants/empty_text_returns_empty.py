@@ -1,4 +1,7 @@
-"""Special-cases the empty text as [] instead of ["▁"]."""
+"""Special-cases the empty text as [] instead of ["▁"].
+
+Diagnosis: special-cased
+"""
 
 from __future__ import annotations
 

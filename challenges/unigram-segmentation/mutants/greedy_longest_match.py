@@ -1,4 +1,7 @@
-"""Greedy longest match from the left instead of the most probable segmentation (Viterbi)."""
+"""Greedy longest match from the left instead of the most probable segmentation (Viterbi).
+
+Diagnosis: greedy longest-match
+"""
 
 SPACE = "\u2581"
 

@@ -1,4 +1,7 @@
-"""Forgets the "▁" in front of the text."""
+"""Forgets the "▁" in front of the text.
+
+Diagnosis: leading "▁" is missing
+"""
 
 from __future__ import annotations
 

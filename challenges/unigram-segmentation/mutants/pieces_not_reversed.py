@@ -1,4 +1,7 @@
-"""Returns the back-pointer walk without reversing it (pieces from last to first)."""
+"""Returns the back-pointer walk without reversing it (pieces from last to first).
+
+Diagnosis: last to first
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Uses an unknown single character only when no piece ends at that position, not as a scored choice."""
+"""Uses an unknown single character only when no piece ends at that position, not as a scored choice.
+
+Diagnosis: only used where no piece ends
+"""
 
 from __future__ import annotations
 
