@@ -120,17 +120,28 @@ def run(sub, V, seed, prompt, n, scale=3.0, **kw):
     return lm, sub.generate(lm, prompt, n, **kw)
 
 
-def check_out(out, shape, device, what):
+def check_out(out, shape, device, what, T=None):
+    """Type, dtype, rows, columns (``shape[1]``, None: any) and device of generate's result;
+    ``T``, the prompt's length, recognises a result without the prompt."""
     __tracebackhide__ = True
     check(hasattr(out, "detach"), f"{what}: generate should return a torch tensor, got {describe_value(out)}")
     check(out.dtype == torch.int64, f"{what}: the result should be int64, got {out.dtype}")
     check(out.dim() == 2, f"{what}: the result should be [B, T + n], got shape {list(out.shape)}")
     check(out.shape[0] == shape[0], f"{what}: expected {shape[0]} rows, got {out.shape[0]}")
     if shape[1] is not None:
+        no_prompt = T is not None and out.shape[1] == shape[1] - T
         check(
             out.shape[1] == shape[1],
-            f"{what}: expected {shape[1]} columns (prompt + generated), got {out.shape[1]}: "
-            "stop after max_new_tokens, or right after the step where the last row emits eos_id",
+            f"{what}: expected {shape[1]} columns (prompt + generated), got {out.shape[1]}"
+            + (
+                ""
+                if no_prompt
+                else ": stop after max_new_tokens, or right after the step where the last row emits eos_id"
+            ),
+            diagnosis="the prompt is not part of the returned sequence: return the prompt followed by the "
+            "generated columns."
+            if no_prompt
+            else "",
         )
     if device is not None:
         meta = remote_meta(out)
@@ -177,7 +188,7 @@ def test_greedy_batch(sub, device):
     lm, out = run(sub, 10, 0, prompt, 6, temperature=0.0)
     exp, steps = greedy(10, 0, 3.0, prompt, 6)
     what = "generate(ToyLM(V=10), prompt [3, 4], 6, temperature=0)"
-    check_out(out, (3, 10), device, what)
+    check_out(out, (3, 10), device, what, T=4)
     check_calls(lm, 6, 3, 4, what)
     check_close(
         out,
@@ -195,7 +206,7 @@ def test_greedy_hidden(sub, device, V, seed, B, T, n):
     lm, out = run(sub, V, seed, prompt, n, temperature=0.0)
     exp, steps = greedy(V, seed, 3.0, prompt, n)
     what = f"generate greedy, V={V}, prompt [{B}, {T}], n={n}"
-    check_out(out, (B, T + n), device, what)
+    check_out(out, (B, T + n), device, what, T=T)
     check_calls(lm, n, B, T, what)
     check_close(out, torch.tensor(exp), what=what, device=device)
 
@@ -206,7 +217,7 @@ def test_top_k_one_is_greedy(sub, device):
     lm, out = run(sub, 12, 5, prompt, 7, top_k=1, generator=sub.generator(3))
     exp, _ = greedy(12, 5, 3.0, prompt, 7)
     what = "generate(..., temperature=1.0, top_k=1)"
-    check_out(out, (4, 9), device, what)
+    check_out(out, (4, 9), device, what, T=2)
     check_calls(lm, 7, 4, 2, what)
     check_close(out, torch.tensor(exp), what=what, device=device, hint="top_k=1 keeps only the argmax (no ties here).")
 
@@ -287,7 +298,7 @@ def test_eos_some_rows_never_finish(sub, device):
     exp, steps = greedy(V, seed, 3.0, prompt, n, eos)
     assert steps == n
     what = f"generate greedy with eos_id={eos}, n={n}, where some rows never emit eos"
-    check_out(out, (3, 2 + n), device, what)
+    check_out(out, (3, 2 + n), device, what, T=2)
     check_close(out, torch.tensor(exp), what=what, device=device, hint="Finished rows continue with eos_id.")
     check_calls(lm, n, 3, 2, what)
 
@@ -300,7 +311,7 @@ def test_eos_in_prompt_does_not_finish(sub, device):
     eos = next(e for e in (1, 3, 4) if all(e not in row[2:] for row in rows))
     lm, out = run(sub, V, seed, prompt, n, temperature=0.0, eos_id=eos)
     what = f"generate greedy with eos_id={eos} present in the prompt but never generated"
-    check_out(out, (2, 2 + n), device, what)
+    check_out(out, (2, 2 + n), device, what, T=2)
     check_close(
         out,
         torch.tensor(rows),
@@ -449,10 +460,17 @@ def test_prompt_unchanged_no_graph(sub, device):
     prompt = prompt_of(2, 3, 8, 16)
     lm, out = run(sub, 8, 17, prompt, 4, generator=sub.generator(2))
     check_unchanged_inputs(sub, ["model", "prompt"])
-    check_out(out, (2, 7), device, "generate")
-    check(out[:, :3].tolist() == prompt.tolist(), "the result should start with the prompt")
+    what = "generate(ToyLM(V=8), prompt [2, 3], 4, generator=g)"
+    check_out(out, (2, 7), device, what, T=3)
+    check(
+        out[:, :3].tolist() == prompt.tolist(),
+        f"{what}: the first 3 columns of the result should be the prompt, but they differ from it",
+    )
     meta = remote_meta(out)
-    check(meta is None or not (meta.has_grad_fn or meta.requires_grad), "the result should carry no autograd graph")
+    check(
+        meta is None or not (meta.has_grad_fn or meta.requires_grad),
+        f"{what}: the result should carry no autograd graph (it has a grad_fn or requires grad)",
+    )
     check(
         not any(lm.grad_modes),
         "the model was called with autograd recording on: generation needs no graph",
