@@ -1,4 +1,7 @@
-"""Mistake: with every target ignored the mean is 0 instead of nan (as torch gives)."""
+"""Mistake: with every target ignored the mean is 0 instead of nan (as torch gives).
+
+Diagnosis: 'mean' returns 0
+"""
 
 import torch
 

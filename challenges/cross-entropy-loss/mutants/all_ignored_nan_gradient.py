@@ -1,4 +1,7 @@
-"""Mistake: the all-ignored mean is 0/0 on the gradient path too, so the gradients are nan instead of zero."""
+"""Mistake: the all-ignored mean is 0/0 on the gradient path too, so the gradients are nan instead of zero.
+
+Diagnosis: gradients are nan
+"""
 
 import torch
 

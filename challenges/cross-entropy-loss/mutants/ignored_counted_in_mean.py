@@ -1,4 +1,7 @@
-"""Mistake: the mean divides by N, counting the ignored samples."""
+"""Mistake: the mean divides by N, counting the ignored samples.
+
+Diagnosis: over all N samples
+"""
 
 import math
 

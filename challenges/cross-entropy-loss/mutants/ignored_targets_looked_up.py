@@ -1,4 +1,7 @@
-"""Mistake: gathers the raw targets, so the id -100 is used as an index."""
+"""Mistake: gathers the raw targets, so the id -100 is used as an index.
+
+Diagnosis: used as an index
+"""
 
 import math
 

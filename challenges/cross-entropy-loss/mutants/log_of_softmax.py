@@ -1,4 +1,7 @@
-"""Mistake: log(softmax(x)) with the max trick, which still gives -inf once a probability underflows to 0."""
+"""Mistake: log(softmax(x)) with the max trick, which still gives -inf once a probability underflows to 0.
+
+Diagnosis: log(softmax(x))
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mistake: computes float16 logits in float32 but returns a float32 loss."""
+"""Mistake: computes float16 logits in float32 but returns a float32 loss.
+
+Diagnosis: cast the result back
+"""
 
 import math
 

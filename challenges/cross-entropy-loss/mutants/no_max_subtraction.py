@@ -1,4 +1,7 @@
-"""Mistake: log-probabilities as x - log(sum(exp(x))) without subtracting the maximum, which overflows."""
+"""Mistake: log-probabilities as x - log(sum(exp(x))) without subtracting the maximum, which overflows.
+
+Diagnosis: maximum is not subtracted
+"""
 
 import math
 

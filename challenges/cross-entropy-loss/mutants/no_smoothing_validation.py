@@ -1,4 +1,7 @@
-"""Mistake: label_smoothing outside [0, 1] is not rejected."""
+"""Mistake: label_smoothing outside [0, 1] is not rejected.
+
+Diagnosis: label_smoothing outside [0, 1] is not rejected
+"""
 
 import math
 

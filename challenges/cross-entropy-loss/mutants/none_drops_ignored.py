@@ -1,4 +1,7 @@
-"""Mistake: reduction='none' returns only the losses of the kept samples instead of [N] with zeros."""
+"""Mistake: reduction='none' returns only the losses of the kept samples instead of [N] with zeros.
+
+Diagnosis: drops the ignored samples
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mistake: ignored samples are left out of the NLL term but still add their smoothing term."""
+"""Mistake: ignored samples are left out of the NLL term but still add their smoothing term.
+
+Diagnosis: still get the smoothing term
+"""
 
 import math
 

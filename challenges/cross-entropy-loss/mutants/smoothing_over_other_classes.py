@@ -1,4 +1,7 @@
-"""Mistake: label smoothing spreads eps over the C-1 other classes instead of uniformly over all C."""
+"""Mistake: label smoothing spreads eps over the C-1 other classes instead of uniformly over all C.
+
+Diagnosis: C − 1 other classes
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mistake: the smoothing term uses the sum over classes of -log p_c instead of the mean (eps instead of eps/C per class)."""
+"""Mistake: the smoothing term uses the sum over classes of -log p_c instead of the mean (eps instead of eps/C per class).
+
+Diagnosis: ε times their mean
+"""
 
 import math
 

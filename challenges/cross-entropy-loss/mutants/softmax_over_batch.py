@@ -1,4 +1,7 @@
-"""Mistake: normalises over the batch (dim 0) instead of the classes."""
+"""Mistake: normalises over the batch (dim 0) instead of the classes.
+
+Diagnosis: over the batch
+"""
 
 import math
 

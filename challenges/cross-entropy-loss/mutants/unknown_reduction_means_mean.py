@@ -1,4 +1,7 @@
-"""Mistake: an unknown reduction silently falls back to the mean instead of raising ValueError."""
+"""Mistake: an unknown reduction silently falls back to the mean instead of raising ValueError.
+
+Diagnosis: unknown reduction is not rejected
+"""
 
 import math
 
