@@ -1,4 +1,7 @@
-"""Creates the biases even when bias=False."""
+"""Creates the biases even when bias=False.
+
+Diagnosis: bias=False is ignored
+"""
 
 import math
 

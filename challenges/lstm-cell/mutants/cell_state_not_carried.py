@@ -1,4 +1,7 @@
-"""lstm carries h across steps but restarts c from the initial state every step."""
+"""lstm carries h across steps but restarts c from the initial state every step.
+
+Diagnosis: cell state c that restarts
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Puts the forget gate on the candidate: c' = f * g + i * c."""
+"""Puts the forget gate on the candidate: c' = f * g + i * c.
+
+Diagnosis: c' = f * g + i * c
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Takes the gates in the order i, f, o, g instead of torch's i, f, g, o."""
+"""Takes the gates in the order i, f, o, g instead of torch's i, f, g, o.
+
+Diagnosis: order i, f, o, g
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Sets h' = o * c' without the tanh."""
+"""Sets h' = o * c' without the tanh.
+
+Diagnosis: h' = o * c'
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""lstm always starts from zeros, ignoring the state passed in."""
+"""lstm always starts from zeros, ignoring the state passed in.
+
+Diagnosis: starting from zeros
+"""
 
 import math
 

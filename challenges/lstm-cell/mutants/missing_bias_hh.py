@@ -1,4 +1,7 @@
-"""Adds only bias_ih to the gates, leaving bias_hh out."""
+"""Adds only bias_ih to the gates, leaving bias_hh out.
+
+Diagnosis: bias_hh
+"""
 
 import math
 

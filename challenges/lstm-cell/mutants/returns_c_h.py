@@ -1,4 +1,7 @@
-"""The cell returns its state as (c, h) instead of (h, c)."""
+"""The cell returns its state as (c, h) instead of (h, c).
+
+Diagnosis: (c, h)
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Uses the sigmoid instead of tanh for the candidate g."""
+"""Uses the sigmoid instead of tanh for the candidate g.
+
+Diagnosis: candidate g with the sigmoid
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Detaches the state between time steps, so gradients stop at each step."""
+"""Detaches the state between time steps, so gradients stop at each step.
+
+Diagnosis: detached between time steps
+"""
 
 import math
 

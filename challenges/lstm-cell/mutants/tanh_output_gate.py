@@ -1,4 +1,7 @@
-"""Uses tanh instead of the sigmoid for the output gate."""
+"""Uses tanh instead of the sigmoid for the output gate.
+
+Diagnosis: output gate with tanh
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Updates the cell state in place, changing the caller's c."""
+"""Updates the cell state in place, changing the caller's c.
+
+Diagnosis: in place
+"""
 
 import math
 

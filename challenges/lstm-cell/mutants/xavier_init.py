@@ -1,4 +1,7 @@
-"""Initialises the weights with Xavier-uniform instead of U(-1/sqrt(H), 1/sqrt(H))."""
+"""Initialises the weights with Xavier-uniform instead of U(-1/sqrt(H), 1/sqrt(H)).
+
+Diagnosis: Xavier
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Initialises the biases to zero instead of U(-1/sqrt(H), 1/sqrt(H))."""
+"""Initialises the biases to zero instead of U(-1/sqrt(H), 1/sqrt(H)).
+
+Diagnosis: biases start at zero
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Creates the zero state with torch.zeros in the default dtype and device, not x's."""
+"""Creates the zero state with torch.zeros in the default dtype and device, not x's.
+
+Diagnosis: create the zero state like x
+"""
 
 import math
 

@@ -16,7 +16,9 @@ from grader.spec import (
     check_close,
     check_unchanged_inputs,
     describe,
+    diagnosing,
     fail,
+    lazy,
     public,
     randn,
 )
@@ -65,6 +67,8 @@ def oracle_sequence(sd, x, state=None):
 MISTAKES = {
     "order_ifog": "It matches the gates taken in the order i, f, o, g: torch stacks them i, f, g, o "
     "(the candidate g is the third block of 4H).",
+    "order_igfo": "It matches the gates taken in the order i, g, f, o (TensorFlow's i, j, f, o): torch stacks "
+    "them i, f, g, o (the forget gate is the second block of 4H).",
     "forget_g": "It matches c' = f * g + i * c: the forget gate scales the OLD cell state, c' = f * c + i * g.",
     "tanh_o": "It matches an output gate with tanh: the gates i, f and o use the sigmoid, only g uses tanh.",
     "sigmoid_g": "It matches a candidate g with the sigmoid: g = tanh(...), so it can be negative.",
@@ -76,7 +80,9 @@ MISTAKES = {
     "state_ignored": "It matches starting from zeros: the initial state passed in must be used.",
     "h_not_carried": "It matches a hidden state h that restarts from the initial state at every step: "
     "carry both h and c from each step to the next.",
+    "outputs_c": "It matches outputs that hold the cell state c: outputs[t] is the hidden state h after step t.",
 }
+SEQUENCE_ONLY = ("c_not_carried", "h_not_carried", "outputs_c")
 
 
 def manual_step(sd, x, h, c, mistake=""):
@@ -88,7 +94,7 @@ def manual_step(sd, x, h, c, mistake=""):
             + (0 if mistake == "no_bias_ih" else sd["bias_ih"])
             + (0 if mistake == "no_bias_hh" else sd["bias_hh"])
         )
-    order = "ifog" if mistake == "order_ifog" else "ifgo"
+    order = {"order_ifog": "ifog", "order_igfo": "igfo"}.get(mistake, "ifgo")
     pre = dict(zip(order, gates.chunk(4, dim=1)))
     i, f = torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"])
     g = torch.sigmoid(pre["g"]) if mistake == "sigmoid_g" else torch.tanh(pre["g"])
@@ -110,7 +116,7 @@ def manual_sequence(sd, x, state, mistake=""):
         h, c = manual_step(
             sd, x_t, h0 if mistake == "h_not_carried" else h, c0 if mistake == "c_not_carried" else c, mistake
         )
-        outs.append(h)
+        outs.append(c if mistake == "outputs_c" else h)
     return torch.stack(outs), (h, c)
 
 
@@ -133,7 +139,7 @@ def diagnose(got, sd, x, state=None, sequence=False):
         else:
             got_h, got_c = got
             want = oracle_step(sd, x, state)
-            names = [m for m in MISTAKES if m not in ("c_not_carried", "h_not_carried")]
+            names = [m for m in MISTAKES if m not in SEQUENCE_ONLY]
             h0, c0 = state if state is not None else (torch.zeros(x.shape[0], sd["weight_hh"].shape[1]),) * 2
             run = lambda m: manual_step(sd, x.double(), h0.double(), c0.double(), m)  # noqa: E731
             pick = lambda r: r  # noqa: E731
@@ -194,7 +200,18 @@ def run_lstm(sub, x, cell, *state, what="lstm(x, cell, state)"):
         isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[1], (tuple, list)) and len(got[1]) == 2,
         f"{what} should return (outputs, (h, c)), got {type(got).__name__}.",
     )
-    return got[0], tuple(got[1])
+    out, (T, B) = got[0], x.shape[:2]
+    shape = list(getattr(out, "shape", []))
+    check(
+        len(shape) == 3 and shape[:2] == [T, B],
+        f"{what}: the outputs should have shape [T, B, H] = [{T}, {B}, H] for x of shape {list(x.shape)}, "
+        f"got {shape if hasattr(out, 'shape') else type(out).__name__}.",
+        diagnosis="The outputs are stacked batch first, [B, T, H]: stack them along dim 0, time first "
+        "(torch.stack(outputs))."
+        if shape[:2] == [B, T] and T != B
+        else "",
+    )
+    return out, tuple(got[1])
 
 
 def make_state(batch, hidden_size, seed, dtype=F64):
@@ -204,7 +221,7 @@ def make_state(batch, hidden_size, seed, dtype=F64):
 def check_step(got, sd, x, state, *, device, dtype=F64, kind="reduction", seed=None, what="cell(x, state)"):
     __tracebackhide__ = True
     want_h, want_c = oracle_step(sd, x, state)
-    hint = diagnose(got, sd, x, state)
+    why = lazy(diagnose, got, sd, x, state)
     inputs = describe(x=x, **({"h": state[0], "c": state[1]} if state is not None else {"state": None}))
     inputs += f", hidden_size={sd['weight_hh'].shape[1]}, bias={'bias_ih' in sd}"
     for name, value, want in (("h'", got[0], want_h), ("c'", got[1], want_c)):
@@ -215,7 +232,7 @@ def check_step(got, sd, x, state, *, device, dtype=F64, kind="reduction", seed=N
             kind=kind,
             inputs=inputs,
             seed=seed,
-            hint=hint,
+            diagnosis=why,
             device=device,
         )
 
@@ -223,7 +240,7 @@ def check_step(got, sd, x, state, *, device, dtype=F64, kind="reduction", seed=N
 def check_sequence(got, sd, x, state, *, device, dtype=F64, kind="reduction", seed=None, what="lstm(x, cell, state)"):
     __tracebackhide__ = True
     want_out, (want_h, want_c) = oracle_sequence(sd, x, state)
-    hint = diagnose(got, sd, x, state, sequence=True)
+    why = lazy(diagnose, got, sd, x, state, sequence=True)
     inputs = describe(x=x, **({"h0": state[0], "c0": state[1]} if state is not None else {"state": None}))
     inputs += f", hidden_size={sd['weight_hh'].shape[1]}, bias={'bias_ih' in sd}"
     out, (h, c) = got
@@ -235,7 +252,7 @@ def check_sequence(got, sd, x, state, *, device, dtype=F64, kind="reduction", se
             kind=kind,
             inputs=inputs,
             seed=seed,
-            hint=hint,
+            diagnosis=why,
             device=device,
         )
 
@@ -268,6 +285,10 @@ def test_bias_false_has_no_bias_parameters(sub):
     check(
         names == ["weight_hh", "weight_ih"],
         f"LSTMCell(4, 2, bias=False) should have only the parameters ['weight_hh', 'weight_ih'], got {names}",
+        diagnosis="bias=False is ignored: register bias_ih and bias_hh as None "
+        '(self.register_parameter("bias_ih", None)) when bias is False.'
+        if names == sorted(NAMES)
+        else "",
     )
     for name in ("bias_ih", "bias_hh"):
         try:
@@ -283,7 +304,8 @@ def test_parameters_are_trainable(sub):
     """Every parameter reaches the module's parameters (so an optimiser and autograd see it)"""
     cell = sub.LSTMCell(3, 2)
     x = randn(2, 3, seed=1)
-    result = sub.grad_call(cell, x, wrt=[0], grad_outputs=(torch.ones(2, 2), torch.ones(2, 2)))
+    with diagnosing(lazy(in_place_update, sub)):
+        result = sub.grad_call(cell, x, wrt=[0], grad_outputs=(torch.ones(2, 2), torch.ones(2, 2)))
     names = sorted(result.param_grads)
     check(
         names == sorted(NAMES),
@@ -292,9 +314,37 @@ def test_parameters_are_trainable(sub):
     for name in NAMES:
         check(
             result.param_grads[name] is not None,
-            f"no gradient reached LSTMCell.{name} after a forward and backward pass: is it used in forward, "
-            "and not detached?",
+            f"no gradient reached LSTMCell.{name} after a forward and backward pass",
+            diagnosis=f"{name} is never used in forward (or is detached): torch adds both biases, bias_ih and "
+            "bias_hh, to the gates"
+            if name.startswith("bias")
+            else f"{name} is never used in forward (or is detached)",
         )
+
+
+def init_mistake(name, value, input_size, hidden_size):
+    """The initialisation ``value`` (a parameter) looks drawn from, where it is a known wrong one, or ''."""
+    largest, rows = float(value.abs().max()), value.shape[0]
+    if largest <= 1 / hidden_size * (1 + 1e-6) and largest > 0.5 / hidden_size:
+        return "The parameters look drawn from U(-1/H, 1/H): torch's bound is 1/√H, U(-1/√H, 1/√H)."
+    if value.dim() == 2:
+        xavier = math.sqrt(6 / (rows + value.shape[1]))  # xavier_uniform_'s bound for this matrix
+        if largest <= xavier * (1 + 1e-6) and largest > 0.8 * xavier:
+            return (
+                f"{name} looks Xavier-initialised (bound √(6 / (fan_in + fan_out)) = {xavier:.4g}): torch draws "
+                "every parameter from U(-1/√H, 1/√H)."
+            )
+    return ""
+
+
+def in_place_update(sub):
+    """Why a forward and backward pass failed, where it is an in-place update of the state, or ''."""
+    cell = sub.LSTMCell(3, 2)
+    x, h, c = randn(2, 3, seed=1), randn(2, 2, seed=2), randn(2, 2, seed=3)
+    cell(x, (h, c))
+    if sub.last_call.mutated:
+        return "The state is updated in place (c.mul_(f), h += ...): compute new tensors, c' = f * c + i * g."
+    return ""
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -306,18 +356,25 @@ def test_initialisation_follows_torch(sub, bias):
     for name, value in sorted(sd.items()):
         value = value.double()
         where = f"LSTMCell({input_size}, {hidden_size}, bias={bias}).{name}"
-        check(bool((value != 0).any()), f"{where} is all zeros; torch draws every parameter from U(-1/√H, 1/√H)")
+        check(
+            bool((value != 0).any()),
+            f"{where} is all zeros; torch draws every parameter from U(-1/√H, 1/√H)",
+            diagnosis="The biases start at zero: torch draws them from U(-1/√H, 1/√H) too, like the weights."
+            if name.startswith("bias")
+            else "",
+        )
         largest = float(value.abs().max())
         check(
             largest <= bound * (1 + 1e-6),
-            f"{where} has an entry of magnitude {largest:.4g} outside torch's bound 1/√H = {bound:.4g}: "
-            "initialise every parameter from U(-1/√H, 1/√H), H = hidden_size (not Xavier or nn.Linear's init)",
+            f"{where} has an entry of magnitude {largest:.4g} outside torch's bound 1/√H = {bound:.4g}.",
+            diagnosis=init_mistake(name, value, input_size, hidden_size),
         )
         spread = float(value.std()) / (bound / math.sqrt(3))  # 1 for U(-bound, bound)
         check(
             0.6 < spread < 1.4 and largest > 0.5 * bound,
             f"{where} is not spread like U(-1/√H, 1/√H) (its standard deviation is {spread:.2f} times that of "
             "the uniform distribution): draw every entry independently from U(-1/√H, 1/√H)",
+            diagnosis=init_mistake(name, value, input_size, hidden_size),
         )
 
 
@@ -343,11 +400,28 @@ def test_single_step_sizes(sub, device, input_size, hidden_size, batch):
     check_step(step(cell, x, state), sd, x, state, device=device, seed=10 + input_size)
 
 
+def zero_state_mistake(cell, x, sd):
+    """Why cell(x) fails where cell(x, zeros like x) works: the zero state's dtype, or ''."""
+    zeros = torch.zeros(x.shape[0], sd["weight_hh"].shape[1], dtype=x.dtype)
+    try:
+        h, _ = cell(x, (zeros, zeros))
+        works = torch.allclose(h.double(), oracle_step(sd, x, None)[0], rtol=1e-6, atol=1e-6)
+    except Exception:  # noqa: BLE001 - it fails this way too
+        return ""
+    if works:
+        return (
+            "cell(x) fails where cell(x, (zeros, zeros)) works: create the zero state like x, "
+            "x.new_zeros(B, H) (torch.zeros(B, H) is float32 whatever x's dtype)."
+        )
+    return ""
+
+
 def test_state_none_is_zeros(sub, device):
     """cell(x) and cell(x, None) start from h = c = 0, in x's dtype and on x's device"""
     cell, sd = new_cell(sub, device, 4, 3, seed=20)
     x = randn(2, 4, seed=21, dtype=F64)
-    check_step(step(cell, x, what="cell(x)"), sd, x, None, device=device, what="cell(x)")
+    with diagnosing(lazy(zero_state_mistake, cell, x, sd)):
+        check_step(step(cell, x, what="cell(x)"), sd, x, None, device=device, what="cell(x)")
     check_step(step(cell, x, None, what="cell(x, None)"), sd, x, None, device=device, what="cell(x, None)")
     zeros = (torch.zeros(2, 3, dtype=F64), torch.zeros(2, 3, dtype=F64))
     check_step(step(cell, x, zeros), sd, x, zeros, device=device, what="cell(x, (zeros, zeros))")
@@ -383,7 +457,8 @@ def test_step_leaves_inputs_unchanged(sub, device):
     cell, _ = new_cell(sub, device, 3, 2, seed=60)
     x, state = randn(2, 3, seed=61, dtype=F64), make_state(2, 2, seed=62)
     step(cell, x, state)
-    check_unchanged_inputs(sub, ["x", "state"])
+    with diagnosing("The state is updated in place (c.mul_(f), h += ...): compute new tensors, c' = f * c + i * g."):
+        check_unchanged_inputs(sub, ["x", "state"])
 
 
 def test_wrong_input_size_raises_value_error(sub):
@@ -396,8 +471,15 @@ def test_wrong_input_size_raises_value_error(sub):
         except ValueError:
             continue
         except RemoteException as exc:
-            fail(f"expected ValueError from {call}, but it raised {exc.type_name}: {exc.remote_message[:200]}")
-        fail(f"expected ValueError from {call} (x must be [B, input_size]), but it returned normally")
+            fail(
+                f"expected ValueError from {call}, but it raised {exc.type_name}: {exc.remote_message[:200]}",
+                diagnosis="x's feature size is not checked: raise ValueError when x.shape[1] != input_size "
+                "(the matrix product's error is a RuntimeError).",
+            )
+        fail(
+            f"expected ValueError from {call} (x must be [B, input_size]), but it returned normally",
+            diagnosis="x's feature size is not checked: raise ValueError when x.shape[1] != input_size.",
+        )
 
 
 # ---------------------------------------------------------------- gradients of one step
@@ -523,8 +605,14 @@ def test_lstm_rejects_unbatched_input(sub):
     except ValueError:
         return
     except RemoteException as exc:
-        fail(f"expected ValueError from lstm(x of shape [4, 3], cell), but it raised {exc.type_name}")
-    fail("expected ValueError from lstm(x of shape [4, 3], cell) (x must be [T, B, I]), but it returned normally")
+        fail(
+            f"expected ValueError from lstm(x of shape [4, 3], cell), but it raised {exc.type_name}",
+            diagnosis="lstm does not check that x is 3-D: raise ValueError unless x.dim() == 3.",
+        )
+    fail(
+        "expected ValueError from lstm(x of shape [4, 3], cell) (x must be [T, B, I]), but it returned normally",
+        diagnosis="lstm does not check that x is 3-D: raise ValueError unless x.dim() == 3.",
+    )
 
 
 @settings(
@@ -567,6 +655,25 @@ def oracle_sequence_grads(sd, x, state, g_out, g_h, g_c):
     return leaf.grad
 
 
+def detached_state(got, sd, x, state, g_out, g_h, g_c):
+    """Whether the gradient ``got`` of x is the one a state detached between steps gives."""
+    leaf = x.double().clone().requires_grad_(True)
+    h, c = (s.double() for s in state)
+    outs = []
+    for x_t in leaf:
+        h, c = manual_step(sd, x_t, h.detach(), c.detach())
+        outs.append(h)
+    out = torch.stack(outs)  # (T, B, H)
+    through_outputs = torch.autograd.grad(out, leaf, g_out, retain_graph=True)[0]  # the final state detached too
+    through_all = torch.autograd.grad([out, h, c], leaf, [g_out, g_h, g_c])[0]
+    if _near(got, through_outputs) or _near(got, through_all):
+        return (
+            "The gradients match a state detached between time steps: do not detach h or c, so the gradient "
+            "flows back through time."
+        )
+    return ""
+
+
 @pytest.mark.parametrize("upstream", ["all", "final_state_only", "final_c_only"])
 def test_sequence_gradients_match_torch(sub, device, upstream):
     """Gradients w.r.t. every x[t] flow back through h and c across time steps, in float64"""
@@ -585,16 +692,13 @@ def test_sequence_gradients_match_torch(sub, device, upstream):
         "final_state_only": "on the final (h, c) only",
         "final_c_only": "on the final c only",
     }[upstream]
-    hint = ""
-    if hasattr(got, "shape") and got.shape == want.shape and torch.allclose(got[:-1], torch.zeros_like(got[:-1])):
-        hint = "Only the last step's x gets a gradient: is the state detached between time steps?"
     check_close(
         got,
         want,
         what="the gradient of x",
         kind="grad",
         inputs=describe(x=x, h0=state[0], c0=state[1]) + f", upstream gradient {label}",
-        hint=hint,
+        diagnosis=lazy(detached_state, got, sd, x, state, g_out, g_h, g_c),
         device=device,
         seed=190,
     )

@@ -1,4 +1,6 @@
 """Wrong: reads the gates in TensorFlow's order i, g (j), f, o instead of torch's i, f, g, o.
+
+Diagnosis: order i, g, f, o
 """
 
 import math

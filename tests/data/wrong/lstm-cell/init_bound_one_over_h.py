@@ -1,4 +1,6 @@
 """Wrong: initialises the parameters from U(-1/H, 1/H) instead of U(-1/sqrt(H), 1/sqrt(H)).
+
+Diagnosis: U(-1/H, 1/H)
 """
 
 import math

@@ -1,4 +1,6 @@
 """Wrong: checks only that x is 2-D, not that x.shape[1] == input_size.
+
+Diagnosis: feature size is not checked
 """
 
 import math

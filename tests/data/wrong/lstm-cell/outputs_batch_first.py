@@ -1,4 +1,6 @@
 """Wrong: lstm stacks the outputs batch first, [B, T, H], instead of time first.
+
+Diagnosis: batch first
 """
 
 import math

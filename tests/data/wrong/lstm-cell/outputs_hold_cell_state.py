@@ -1,4 +1,6 @@
 """Wrong: lstm collects the cell state c at every step instead of the hidden state h.
+
+Diagnosis: outputs that hold the cell state
 """
 
 import math
