@@ -1,4 +1,7 @@
-"""Mistake: counts positions on the mask as given, so a broadcast mask such as [B, 1] gives the wrong count."""
+"""Mistake: counts positions on the mask as given, so a broadcast mask such as [B, 1] gives the wrong count.
+
+Diagnosis: broadcast mask (such as [B, 1]) is used as given
+"""
 
 import torch
 

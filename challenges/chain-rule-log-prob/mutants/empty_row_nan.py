@@ -1,4 +1,7 @@
-"""Mistake: divides by the number of counted positions without guarding 0, so an all-masked row gets nan."""
+"""Mistake: divides by the number of counted positions without guarding 0, so an all-masked row gets nan.
+
+Diagnosis: no counted position
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: sequence_log_prob averages the log-probabilities instead of summing them (chain rule)."""
+"""Mistake: sequence_log_prob averages the log-probabilities instead of summing them (chain rule).
+
+Diagnosis: does not average
+"""
 
 import torch
 

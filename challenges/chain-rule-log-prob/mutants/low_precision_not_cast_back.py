@@ -1,4 +1,7 @@
-"""Mistake: computes float16 logits in float32 but returns float32."""
+"""Mistake: computes float16 logits in float32 but returns float32.
+
+Diagnosis: not cast back
+"""
 
 import torch
 

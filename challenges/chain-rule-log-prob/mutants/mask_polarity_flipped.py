@@ -1,4 +1,7 @@
-"""Mistake: treats mask True/1 as 'leave out' instead of 'count'."""
+"""Mistake: treats mask True/1 as 'leave out' instead of 'count'.
+
+Diagnosis: polarity is flipped
+"""
 
 import torch
 

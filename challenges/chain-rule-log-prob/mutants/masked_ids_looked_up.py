@@ -1,4 +1,7 @@
-"""Mistake: gathers the raw ids (e.g. -100 at masked positions) and only masks afterwards."""
+"""Mistake: gathers the raw ids (e.g. -100 at masked positions) and only masks afterwards.
+
+Diagnosis: used as indices
+"""
 
 import torch
 

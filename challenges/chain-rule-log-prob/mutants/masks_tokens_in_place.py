@@ -1,4 +1,7 @@
-"""Mistake: zeroes the masked ids in the caller's tokens tensor (masked_fill_) instead of a copy."""
+"""Mistake: zeroes the masked ids in the caller's tokens tensor (masked_fill_) instead of a copy.
+
+Diagnosis: modified in place
+"""
 
 import torch
 

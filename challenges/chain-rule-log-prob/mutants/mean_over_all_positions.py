@@ -1,4 +1,7 @@
-"""Mistake: perplexity averages over all L positions instead of the counted ones."""
+"""Mistake: perplexity averages over all L positions instead of the counted ones.
+
+Diagnosis: not by the length L
+"""
 
 import torch
 

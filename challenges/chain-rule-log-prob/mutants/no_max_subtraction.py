@@ -1,4 +1,7 @@
-"""Mistake: log(exp(x) / sum(exp(x))) without subtracting the maximum, which overflows for large logits."""
+"""Mistake: log(exp(x) / sum(exp(x))) without subtracting the maximum, which overflows for large logits.
+
+Diagnosis: subtract the maximum
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: shifts logits against tokens (logits[:-1] score tokens[1:]) although they are already aligned."""
+"""Mistake: shifts logits against tokens (logits[:-1] score tokens[1:]) although they are already aligned.
+
+Diagnosis: do not shift
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: perplexity is exp of the summed negative log-likelihood instead of its mean."""
+"""Mistake: perplexity is exp of the summed negative log-likelihood instead of its mean.
+
+Diagnosis: MEAN negative log-likelihood
+"""
 
 import torch
 

@@ -1,4 +1,7 @@
-"""Mistake: normalises over positions (dim=-2) instead of the vocabulary."""
+"""Mistake: normalises over positions (dim=-2) instead of the vocabulary.
+
+Diagnosis: softmax over positions
+"""
 
 import torch
 

@@ -14,8 +14,9 @@ from grader.spec import (
     RemoteException,
     check,
     check_close,
-    check_unchanged_inputs,
     describe,
+    describe_value,
+    diagnosed,
     fail,
     lazy,
     public,
@@ -87,7 +88,7 @@ def _close(a, b):
 
 
 def _variants(name, logits, tokens, mask):
-    """(wrong result, hint) pairs for the typical mistakes, in float64."""
+    """(wrong result, diagnosis) pairs for the typical mistakes, in float64."""
     x = logits.double()
     counted = counted_of(tokens, mask)
     out = []
@@ -115,11 +116,23 @@ def _variants(name, logits, tokens, mask):
     return out
 
 
-def diagnose(name, got, logits, tokens, mask=None):
-    """A hint naming the typical mistake the submission's output matches, or ''."""
+HALF = (torch.float16, torch.bfloat16)
+
+
+def diagnose(name, got, logits, tokens, mask=None, sub=None):
+    """The typical mistake the submission's output matches (and the right answer does not), or ''.
+
+    With ``sub``, a wrong result for a broadcast mask is checked once more with the mask
+    expanded to tokens' shape: right then means the broadcast mask was used as given."""
     if not hasattr(got, "shape"):
         return ""
     expected = oracle(name, logits, tokens, mask)
+    if got.dtype != logits.dtype:
+        if logits.dtype in HALF and got.dtype == torch.float32:
+            return f"The result is computed in float32 but not cast back to the input's dtype ({logits.dtype})."
+        if logits.dtype == F64 and got.dtype == torch.float32:
+            return "A float64 input is computed in float32 (.float()): compute float64 logits in float64."
+        return ""
     g = got.double()
     if g.shape != expected.shape:
         return f"The result has one value per sequence: shape tokens.shape[:-1] = {list(tokens.shape[:-1])}."
@@ -128,14 +141,63 @@ def diagnose(name, got, logits, tokens, mask=None):
     if (bad & empty).any():
         return "A sequence with no counted position must give log-probability 0 and perplexity 1: avoid 0/0."
     if bad.any():
+        if logits.dtype in HALF:
+            return f"The {logits.dtype} logits overflow: compute in float32 (logits.float()) and cast the result back."
+        if torch.isnan(g[bad]).any():
+            return (
+                "exp(x) overflows for large logits (inf / inf = nan): subtract the maximum first, i.e. use "
+                "log_softmax (x − logsumexp(x)) rather than log(exp(x) / Σ exp(x))."
+            )
         return (
-            "Some results are inf or nan where the answer is finite: compute log-probabilities stably "
-            "(x − logsumexp(x), with the maximum subtracted) rather than log(exp(x) / Σ exp(x)), and in "
-            "float32 for float16 inputs."
+            "log(softmax(x)) underflows: an unlikely token's probability rounds to 0 and its log to −inf; "
+            "use log_softmax (x − logsumexp(x))."
         )
-    for wrong, hint in _variants(name, logits, tokens, mask):
-        if wrong.shape == g.shape and not _close(wrong, expected) and _close(g, wrong):
-            return hint
+    if logits.dtype == F64 and _float32_sized(name, g, expected, logits):
+        return "A float64 input is computed in float32 (.float()): compute float64 logits in float64."
+    if sub is not None and mask is not None and mask.shape != tokens.shape:
+        expanded = call(sub, name, logits, tokens, mask.expand(tokens.shape).clone())
+        if hasattr(expanded, "shape") and expanded.shape == expected.shape and _close(expanded.double(), expected):
+            return (
+                "A broadcast mask (such as [B, 1]) is used as given: expand it to tokens' shape before counting "
+                "the positions of each sequence."
+            )
+    found = {
+        diagnosis
+        for wrong, diagnosis in _variants(name, logits, tokens, mask)
+        if wrong.shape == g.shape and not _close(wrong, expected) and _close(g, wrong)
+    }
+    return found.pop() if len(found) == 1 else ""  # several: the value cannot tell them apart
+
+
+def _float32_sized(name, got, expected, logits):
+    """True if got is off by more than float64 rounding but no more than a float32 computation would be."""
+    rtol, atol = magnitude_tolerance(name, logits.float())
+    off64 = ~torch.isclose(got, expected, rtol=1e-9, atol=1e-9)
+    within32 = torch.isclose(got, expected, rtol=rtol, atol=atol)
+    return bool(off64.any() and within32.all())
+
+
+def masked_lookup_diagnosis(sub, name, logits, tokens, mask):
+    """Why the call raised on ids at masked positions: run it again with those ids replaced by 0.
+    Right then: the masked ids are looked up; the result for the inverted mask: the mask's polarity."""
+    if mask is None:
+        return ""
+    counted = counted_of(tokens, mask)
+    vocab = logits.shape[-1]
+    if not ((tokens[~counted] < 0) | (tokens[~counted] >= vocab)).any():
+        return ""
+    clean = hide_masked(tokens, mask, 0)
+    got = call(sub, name, logits, clean, mask)
+    if not hasattr(got, "shape") or got.shape != tokens.shape[:-1]:
+        return ""
+    g = got.double()
+    if _close(g, oracle(name, logits, clean, mask)):
+        return (
+            "The ids at masked positions (such as -100) are used as indices: replace them (e.g. by 0) before "
+            "gather, then leave those positions out."
+        )
+    if _close(g, oracle(name, logits, clean, counted_of(tokens, mask) == 0)):
+        return "The mask's polarity is flipped: True/1 means the position is counted, False/0 that it is left out."
     return ""
 
 
@@ -147,7 +209,11 @@ def call(sub, name, logits, tokens, mask=None):
 def check_fn(sub, name, logits, tokens, mask=None, *, device, what="", hint="", seed=None, expected=None, **kwargs):
     """Call ``name`` and compare with the float64 oracle cast to logits' dtype."""
     __tracebackhide__ = True
-    got = call(sub, name, logits, tokens, mask)
+    try:
+        got = call(sub, name, logits, tokens, mask)
+    except RemoteException as exc:
+        exc.diagnosis = diagnosed(lazy(masked_lookup_diagnosis, sub, name, logits, tokens, mask))
+        raise
     want = oracle(name, logits, tokens, mask) if expected is None else expected
     inputs = describe(logits=logits, tokens=tokens, **({} if mask is None else {"mask": mask}))
     if "rtol" not in kwargs:
@@ -160,7 +226,7 @@ def check_fn(sub, name, logits, tokens, mask=None, *, device, what="", hint="", 
         inputs=inputs,
         seed=seed,
         hint=hint,
-        diagnosis=lazy(diagnose, name, got, logits, tokens, mask),
+        diagnosis=lazy(diagnose, name, got, logits, tokens, mask, sub=sub),
         device=device,
         **kwargs,
     )
@@ -220,7 +286,7 @@ def test_float64_is_computed_in_float64(sub, device):
     logits = randn(2, 6, 9, seed=3, dtype=F64) + 1000.0
     tokens = random_tokens((2, 6), 9, seed=4)
     for name in FUNCS:
-        check_fn(sub, name, logits, tokens, device=device, hint="Is a float64 input computed in float32 (.float())?")
+        check_fn(sub, name, logits, tokens, device=device)
 
 
 MASKS = {
@@ -337,7 +403,6 @@ def test_random_shapes_and_masks(sub, batch, length, vocab, mask_kind, scale, se
     for name in FUNCS:
         got = call(sub, name, logits, tokens, mask)
         want = oracle(name, logits, tokens, mask)
-        ok = hasattr(got, "shape") and got.shape == want.shape and _close(got.double(), want)
         rtol, atol = magnitude_tolerance(name, logits)
         check_close(
             got,
@@ -347,7 +412,7 @@ def test_random_shapes_and_masks(sub, batch, length, vocab, mask_kind, scale, se
             atol=atol,
             inputs=describe(logits=logits, tokens=tokens, mask=mask),
             seed=seed,
-            hint="" if ok else diagnose(name, got, logits, tokens, mask),
+            diagnosis=lazy(diagnose, name, got, logits, tokens, mask, sub=sub),
         )
 
 
@@ -401,7 +466,13 @@ def test_inputs_not_modified(sub):
     tokens = hide_masked(random_tokens((2, 4), 5, seed=31), mask)
     for name in FUNCS:
         call(sub, name, logits, tokens, mask)
-        check_unchanged_inputs(sub, ["logits", "tokens", "mask"])
+        changed = [["logits", "tokens", "mask"][i] for i in sub.last_call.mutated if isinstance(i, int) and i < 3]
+        check(
+            not changed,
+            f"{name}(logits, tokens, mask) modified {', '.join(changed)} in place; inputs must be left unchanged.",
+            diagnosis=f"{' and '.join(changed)} is modified in place (e.g. masked_fill_ or an indexed assignment): "
+            "work on a new tensor (torch.where, .clone()).",
+        )
 
 
 ERRORS = {
@@ -419,12 +490,18 @@ def test_invalid_shapes_raise_value_error(sub, case):
     tokens = random_tokens(tokens_shape, logits_shape[-1], seed=41)
     mask = None if mask_shape is None else torch.ones(mask_shape, dtype=torch.bool)
     for name in FUNCS:
+        args = describe(logits=logits, tokens=tokens, **({} if mask is None else {"mask": mask}))
         try:
-            call(sub, name, logits, tokens, mask)
-        except ValueError:
+            got = call(sub, name, logits, tokens, mask)
+        except ValueError:  # the submission's own ValueError is one too
             continue
         except RemoteException as exc:
             fail(
-                f"{name}: expected ValueError when {why}, but the call raised {exc.type_name}: {exc.remote_message[:200]}"
+                f"{name}({args}) should raise ValueError ({why}), but it raised {exc.type_name}: "
+                f"{exc.remote_message[:200]}"
             )
-        fail(f"{name}: expected ValueError when {why}, but the call returned normally")
+        checked = "the mask's shape is" if mask is not None else "tokens' shape is"
+        fail(
+            f"{name}({args}) should raise ValueError ({why}), but it returned {describe_value(got)}.",
+            diagnosis=f"{checked} not checked: {why} must raise ValueError.",
+        )

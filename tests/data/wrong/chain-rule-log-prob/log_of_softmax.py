@@ -1,7 +1,7 @@
 """Takes torch.log(torch.softmax(...)) instead of log_softmax: a very unlikely token's
 probability underflows to 0 and its log-probability becomes -inf (logits of magnitude 1e4).
 
-Diagnosis: log(softmax
+Diagnosis: log(softmax(x)) underflows
 """
 
 import torch

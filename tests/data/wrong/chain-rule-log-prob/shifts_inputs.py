@@ -2,7 +2,7 @@
 prompt says they are already aligned: the first token is dropped and every position is
 scored by the previous logits.
 
-Diagnosis: shift
+Diagnosis: do not shift
 """
 
 import torch
