@@ -181,7 +181,8 @@ def offset_diagnosis(got, want, x, y):
     # the misfit over c is unimodal near the true c; a local minimum elsewhere is a second valley
     u = math.log(y.min() - gc)
     neighbours = [math.exp(u + du) for du in (-0.1, 0.1)]
-    if all(offset_profile(x, y, y.min() - g)[2] >= misfit for g in neighbours if g < y.min()):
+    far = abs(u - math.log(y.min() - c)) > 0.5  # the gap min(y) − c is off by more than a factor 1.6
+    if far and all(offset_profile(x, y, y.min() - g)[2] >= misfit for g in neighbours if g < y.min()):
         return (
             f"the search for c ended in the wrong valley (c = {gc:.3g}): the misfit over c has a second, shallow "
             "valley; refine every local minimum of the grid and keep the one with the smallest misfit."
@@ -456,7 +457,9 @@ def check_budget(sub, flops, r, *, call, show_expected=False, pass_r="keyword"):
             "params match flops = N · D: the 6 is missing, training costs 6 · N · D FLOPs "
             "(2 forward + 4 backward per parameter per token)."
         )
-    elif n > 0 and rel_err(d, n / r) < 1e-9 and r != 1:
+    elif r != 1 and rel_err(n, want[1]) < 1e-9 and rel_err(d, want_n) < 1e-9:
+        diagnosis = "the result is (tokens, params): return them in the order (params, tokens)."
+    elif r != 1 and rel_err(n, want_n) < 1e-9 and rel_err(d, n / r) < 1e-9:
         diagnosis = "tokens = params / tokens_per_param: it should be tokens = tokens_per_param · params."
     elif n > 0 and r != 1 and rel_err(d / n, r) < 1e-9 and rel_err(6 * n * d, flops) > 1e-6:
         hint = "D / N is right but 6·N·D != flops: N = sqrt(flops / (6 · tokens_per_param))."
