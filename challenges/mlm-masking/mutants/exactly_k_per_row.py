@@ -1,4 +1,7 @@
-"""Mutant: selects exactly round(p * T) positions in every row."""
+"""Mutant: selects exactly round(p * T) positions in every row.
+
+Diagnosis: exactly round(p * T) positions are selected in every row
+"""
 
 from __future__ import annotations
 

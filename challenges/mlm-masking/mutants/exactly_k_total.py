@@ -1,4 +1,7 @@
-"""Mutant: selects exactly round(p * numel) positions over the whole tensor."""
+"""Mutant: selects exactly round(p * numel) positions over the whole tensor.
+
+Diagnosis: selected in every call
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: draws from the global RNG, ignoring the generator."""
+"""Mutant: draws from the global RNG, ignoring the generator.
+
+Diagnosis: global RNG instead of `generator`
+"""
 
 from __future__ import annotations
 

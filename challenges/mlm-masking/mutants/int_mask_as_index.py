@@ -1,4 +1,7 @@
-"""Mutant: uses a 0/1 integer special_tokens_mask as an index (picks rows 0 and 1)."""
+"""Mutant: uses a 0/1 integer special_tokens_mask as an index (picks rows 0 and 1).
+
+Diagnosis: convert it with .bool()
+"""
 
 from __future__ import annotations
 

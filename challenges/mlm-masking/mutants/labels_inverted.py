@@ -1,4 +1,7 @@
-"""Mutant: puts -100 at the selected positions and the original id elsewhere."""
+"""Mutant: puts -100 at the selected positions and the original id elsewhere.
+
+Diagnosis: labels are inverted
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: returns labels in input_ids' dtype instead of int64."""
+"""Mutant: returns labels in input_ids' dtype instead of int64.
+
+Diagnosis: always int64
+"""
 
 from __future__ import annotations
 

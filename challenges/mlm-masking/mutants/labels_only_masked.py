@@ -1,4 +1,7 @@
-"""Mutant: labels only the positions replaced by the mask token or a random id, not the unchanged 10%."""
+"""Mutant: labels only the positions replaced by the mask token or a random id, not the unchanged 10%.
+
+Diagnosis: left unchanged get label -100
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: writes the replacements into input_ids in place."""
+"""Mutant: writes the replacements into input_ids in place.
+
+Diagnosis: in place
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: draws the random replacement with probability 0.1 of the 20% left, i.e. 2% instead of 10%."""
+"""Mutant: draws the random replacement with probability 0.1 of the 20% left, i.e. 2% instead of 10%.
+
+Diagnosis: only 2%
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: clamps mlm_probability into [0, 1] instead of raising ValueError."""
+"""Mutant: clamps mlm_probability into [0, 1] instead of raising ValueError.
+
+Diagnosis: not rejected
+"""
 
 from __future__ import annotations
 

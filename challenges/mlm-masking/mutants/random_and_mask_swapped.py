@@ -1,4 +1,7 @@
-"""Mutant: replaces 80% of the selected by a random id and 10% by the mask token."""
+"""Mutant: replaces 80% of the selected by a random id and 10% by the mask token.
+
+Diagnosis: swapped
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: draws random ids from [0, vocab_size - 1), so the last id never appears."""
+"""Mutant: draws random ids from [0, vocab_size - 1), so the last id never appears.
+
+Diagnosis: never reach vocab_size - 1
+"""
 
 from __future__ import annotations
 

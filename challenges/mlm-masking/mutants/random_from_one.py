@@ -1,4 +1,7 @@
-"""Mutant: draws random ids from [1, vocab_size], one past the end and never 0."""
+"""Mutant: draws random ids from [1, vocab_size], one past the end and never 0.
+
+Diagnosis: vocab_size itself
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: draws one selection pattern and shares it across the rows of the batch."""
+"""Mutant: draws one selection pattern and shares it across the rows of the batch.
+
+Diagnosis: shared by all rows
+"""
 
 from __future__ import annotations
 

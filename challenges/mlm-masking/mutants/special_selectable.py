@@ -1,4 +1,7 @@
-"""Mutant: ignores special_tokens_mask, so special tokens can be selected."""
+"""Mutant: ignores special_tokens_mask, so special tokens can be selected.
+
+Diagnosis: special_tokens_mask is ignored
+"""
 
 from __future__ import annotations
 

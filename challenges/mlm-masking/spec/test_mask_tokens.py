@@ -17,7 +17,7 @@ import math
 import pytest
 import torch
 
-from grader.spec import check, check_unchanged_inputs, describe, fail, public, remote_meta
+from grader.spec import Mistake, check, check_unchanged_inputs, describe, expect_raises, fail, lazy, public, remote_meta
 
 IGNORE = -100
 P_MIN = 1e-6
@@ -77,10 +77,12 @@ def call(sub, ids, mask_id, vocab, what, device=None, **kw):
             list(t.shape) == list(ids.shape),
             f"{what}: {name} has shape {list(t.shape)}, expected the input's shape {list(ids.shape)}",
         )
+        same_as_input = name == "labels" and t.dtype == ids.dtype
         check(
             t.dtype == dtype,
             f"{what}: {name} has dtype {t.dtype}, expected {dtype}"
             + (" (labels are always int64)" if name == "labels" else " (the input's dtype)"),
+            diagnosis="the labels keep input_ids' dtype: labels are always int64" if same_as_input else "",
         )
         if device is not None:
             meta = remote_meta(t)
@@ -89,9 +91,37 @@ def call(sub, ids, mask_id, vocab, what, device=None, **kw):
     return inputs.cpu(), labels.cpu()
 
 
-def check_consistent(ids, inputs, labels, vocab, what, special=None):
+def within_5_sigma(count, n, q):
+    """Whether ``count`` successes of ``n`` fit Binomial(n, q) within mu +/- 5 sigma."""
+    return abs(count - n * q) <= 5 * math.sqrt(n * q * (1 - q)) + 0.5
+
+
+def diagnose_unselected_changed(ids, inputs, labels, p, mask_id):
+    """Inputs changed where the label is -100: inverted labels, or labels on the masked only?"""
+    labelled = labels != IGNORE
+    n = ids.numel()
+    if p is None or n == 0:
+        return ""
+    if within_5_sigma(int((~labelled).sum()), n, p) and torch.equal(labels[labelled], ids[labelled]):
+        return (
+            "the labels are inverted: -100 goes on the positions that are not selected, the original id on the selected"
+        )
+    if (
+        mask_id is not None
+        and bool((inputs[labelled] == mask_id).all())
+        and within_5_sigma(int(labelled.sum()), n, 0.8 * p)
+    ):
+        return (
+            "only the positions replaced by the mask token are labelled: the selected positions given a random "
+            "id or left unchanged keep their original id as label too"
+        )
+    return ""
+
+
+def check_consistent(ids, inputs, labels, vocab, what, special=None, p=None, mask_id=None):
     """The exact contract: labels are -100 or the original; unselected inputs are the original;
-    selected inputs are valid ids; special positions are never selected."""
+    selected inputs are valid ids; special positions are never selected. ``p`` and ``mask_id``,
+    where given, let a failure name the likely mistake."""
     __tracebackhide__ = True
     ids = ids.long()
     selected = labels != IGNORE
@@ -105,21 +135,26 @@ def check_consistent(ids, inputs, labels, vocab, what, special=None):
     if changed.any():
         fail(
             f"{what}: {int(changed.sum())} positions with label -100 (not selected) have an input different "
-            "from the original id: only selected positions may be replaced. Are the labels' -100s on the "
-            "wrong positions (inverted), or are replacements drawn over all positions?"
+            "from the original id: only selected positions may be replaced.",
+            diagnosis=lazy(diagnose_unselected_changed, ids, inputs.long(), labels, p, mask_id),
         )
     out_of_range = selected & ((inputs < 0) | (inputs >= vocab))
     if out_of_range.any():
         bad = inputs[out_of_range][0].item()
-        fail(f"{what}: a selected position holds id {bad}, outside [0, vocab_size={vocab}).")
+        top = int(inputs[selected].max()) == vocab and int(inputs[selected].min()) >= 0
+        fail(
+            f"{what}: a selected position holds id {bad}, outside [0, vocab_size={vocab}).",
+            diagnosis="a random id can be vocab_size itself: draw from [0, vocab_size) (torch.randint's high is "
+            "exclusive)"
+            if top
+            else "",
+        )
     if special is not None:
         hit = selected & special.bool()
         if hit.any():
             fail(
                 f"{what}: {int(hit.sum())} special-token positions were selected (label != -100); positions "
-                "where special_tokens_mask is True / 1 must never be selected. With a 0/1 integer mask, "
-                "convert it with .bool() before using it as a mask (indexing with an int tensor gathers "
-                "indices 0 and 1 instead)."
+                "where special_tokens_mask is True / 1 must never be selected."
             )
 
 
@@ -134,16 +169,33 @@ def test_selection_rate(sub, device, p):
     ids = ids_of(shape, V, seed=1, low=5)
     what = f"mask_tokens(input_ids {list(shape)}, mask_token_id=4, vocab_size={V}, mlm_probability={p})"
     inputs, labels = call(sub, ids, 4, V, what, device, mlm_probability=p, generator=sub.generator(11))
-    check_consistent(ids, inputs, labels, V, what)
+    check_consistent(ids, inputs, labels, V, what, p=p, mask_id=4)
     n = ids.numel()
     got = int((labels != IGNORE).sum())
     mu, sigma = n * p, math.sqrt(n * p * (1 - p))
     check(
         abs(got - mu) <= 5 * sigma,
-        f"{what}: {got} of {n} positions were selected (label != -100), expected {mu:.0f} +/- {5 * sigma:.0f} "
-        f"(mu +/- 5 sigma): select each position with probability mlm_probability, and give EVERY selected "
-        "position a label, including the 10% left unchanged and the 10% replaced by a random id.",
+        f"{what}: {got} of {n} positions have a label other than -100 (are selected), expected "
+        f"{mu:.0f} +/- {5 * sigma:.0f} (mu +/- 5 sigma); {int((inputs != ids).sum())} inputs were changed.",
+        diagnosis=lazy(diagnose_rate, ids, inputs, labels, p),
     )
+
+
+def diagnose_rate(ids, inputs, labels, p):
+    """A selection count far from n * p: the likely mistake behind it, or ""."""
+    labelled = labels != IGNORE
+    n = ids.numel()
+    if bool(labelled.all()) and p < 1:
+        return "every label is the original id: the positions that are not selected must have label -100"
+    if ids.dim() == 2 and ids.shape[0] > 1 and bool((labelled == labelled[0]).all()):
+        return "one selection pattern is shared by all rows: draw an independent coin for every position"
+    kept = int((inputs[labelled] == ids[labelled]).sum())
+    if within_5_sigma(int(labelled.sum()), n, 0.9 * p) and kept < 0.02 * max(int(labelled.sum()), 1):
+        return (
+            "the selected positions left unchanged get label -100: every selected position keeps its original "
+            "id as label, the 10% left unchanged included"
+        )
+    return ""
 
 
 @public
@@ -171,12 +223,40 @@ def test_replacement_split(sub, device):
         f"p-value {pv:.2e} < {P_MIN:g}). Observed: mask token {frac_mask:.3f}, original id {frac_orig:.3f}, "
         f"other ids {frac_other:.3f}; expected {0.8 + 0.1 / V:.3f}, {0.1 + 0.1 / V:.3f}, {0.1 * (V - 2) / V:.3f} "
         "(a random id is uniform over ALL of [0, vocab_size), so it can be the mask token or the original)."
-        + (
-            f" Ids {missing} never appeared: does the random draw cover the whole range [0, vocab_size)?"
-            if missing
-            else ""
-        ),
+        + (f" Ids {missing} never appeared." if missing else ""),
+        diagnosis=lazy(diagnose_split, counts, V, mask_id, orig),
     )
+
+
+SPLIT_MISTAKES = [
+    (
+        {"mask": 0.8, "random": 0.02, "keep": 0.18},
+        "the random id is drawn with probability 0.1 of the 20% left, so only 2% of the selected get a random "
+        "id: it is half of them (10% random id, 10% unchanged)",
+    ),
+    (
+        {"mask": 0.1, "random": 0.8, "keep": 0.1},
+        "the mask token and the random id are swapped: 80% of the selected become a random id and 10% the mask "
+        "token, where it is 80% the mask token and 10% a random id",
+    ),
+    (
+        {"mask": 0.8, "random": 0.1, "keep": 0.1, "high": -1},
+        "the random ids never reach vocab_size - 1: draw from all of [0, vocab_size) (torch.randint's high is "
+        "exclusive)",
+    ),
+]
+
+
+def diagnose_split(counts, vocab, mask_id, orig):
+    """The split whose probabilities fit the observed ids (chi-square), or ""."""
+    for split, why in SPLIT_MISTAKES:
+        high = vocab + split.get("high", 0)
+        probs = [split["random"] / high if i < high else 0.0 for i in range(vocab)]
+        probs[mask_id] += split["mask"]
+        probs[orig] += split["keep"]
+        if chi2_pvalue(counts, probs) >= P_MIN:
+            return why
+    return ""
 
 
 # ---------------------------------------------------------------- independence
@@ -193,21 +273,28 @@ def test_selection_counts_binomial(sub, device, p):
     rows = torch.bincount(selected.sum(1), minlength=T + 1).tolist()
     pv = chi2_pvalue(rows, binomial_pmf(T, p))
     distinct = sum(c > 0 for c in rows)
+    exact = distinct == 1 and rows[round(p * T)] == B
     check(
         pv >= P_MIN,
         f"{what}: the number of selected positions per row does not follow Binomial({T}, {p}) (chi-square "
-        f"p-value {pv:.2e}; {distinct} distinct per-row counts seen). Select each position independently "
-        f"with probability mlm_probability (e.g. torch.bernoulli), not exactly round(p * T) per row.",
+        f"p-value {pv:.2e}; {distinct} distinct per-row counts seen).",
+        diagnosis="exactly round(p * T) positions are selected in every row: select each position independently "
+        "with probability mlm_probability (e.g. torch.bernoulli)"
+        if exact
+        else "",
     )
     cols = selected.sum(0).double()
     stat = float(((cols - B * p) ** 2).sum() / (B * p * (1 - p)))
     df = torch.tensor(T / 2, dtype=torch.float64)
     pv = float(torch.special.gammaincc(df, torch.tensor(stat / 2, dtype=torch.float64)))
+    shared = bool((selected == selected[0]).all())
     check(
         pv >= P_MIN,
         f"{what}: the number of selected positions per column is not Binomial({B}, {p}) (dispersion "
-        f"chi-square p-value {pv:.2e}): draw an independent coin for every position, not one pattern "
-        "shared by all rows.",
+        f"chi-square p-value {pv:.2e}).",
+        diagnosis="one selection pattern is shared by all rows: draw an independent coin for every position"
+        if shared
+        else "",
     )
 
 
@@ -222,12 +309,16 @@ def test_count_varies_between_calls(sub, device):
         )
         counts[int((labels != IGNORE).sum())] += 1
     pv = chi2_pvalue(counts, binomial_pmf(T, p))
+    exact = counts[round(p * T)] == calls
     check(
         pv >= P_MIN,
         f"{calls} calls of mask_tokens(input_ids [{T}], mlm_probability={p}) with seeds 0..{calls - 1}: the "
         f"number of selected positions does not follow Binomial({T}, {p}) (chi-square p-value {pv:.2e}; "
-        f"{sum(c > 0 for c in counts)} distinct counts seen). Each position is selected independently, so "
-        "the count varies from call to call; do not select exactly round(p * T) positions.",
+        f"{sum(c > 0 for c in counts)} distinct counts seen).",
+        diagnosis=f"exactly round(p * n) = {round(p * T)} positions are selected in every call: each position "
+        "is selected independently, so the count varies from call to call"
+        if exact
+        else "",
     )
 
 
@@ -265,13 +356,32 @@ def test_special_tokens_never_selected(sub, device, kind):
     inputs, labels = call(
         sub, ids, 3, V, what, device, special_tokens_mask=mask, mlm_probability=1.0, generator=sub.generator(9)
     )
-    check_consistent(ids, inputs, labels, V, what, special)
+    try:
+        check_consistent(ids, inputs, labels, V, what, special)
+    except Mistake as mistake:
+        fail(str(mistake), diagnosis=lazy(diagnose_special, sub, ids, labels, special, kind))
     expected = ids.masked_fill(special, IGNORE)
     check(
         torch.equal(labels, expected),
         f"{what}: with mlm_probability=1 every non-special position is selected and no special one; "
         f"{int((labels != expected).sum())} labels are wrong.",
     )
+
+
+def diagnose_special(sub, ids, labels, special, kind):
+    """Special positions selected: the mask ignored, or a 0/1 mask used as an index?"""
+    if bool((labels[special] == ids[special]).all()):
+        return "special_tokens_mask is ignored: positions where it is True / 1 must never be selected"
+    if kind != "bool":
+        _, bool_labels = sub.mask_tokens(
+            ids, 3, 50, special_tokens_mask=special, mlm_probability=1.0, generator=sub.generator(9)
+        )
+        if torch.equal(bool_labels.cpu(), ids.masked_fill(special, IGNORE)):
+            return (
+                "a 0/1 integer special_tokens_mask is used as an index (it gathers indices 0 and 1): convert it "
+                "with .bool() first"
+            )
+    return ""
 
 
 def test_special_tokens_at_half_probability(sub, device):
@@ -300,7 +410,13 @@ def test_probability_zero_and_one(sub, device):
     ids = ids_of((3, 9), V, seed=10, low=1)
     what = f"mask_tokens({describe(input_ids=ids)}, mask_token_id=0, vocab_size={V}, mlm_probability=0.0)"
     inputs, labels = call(sub, ids, 0, V, what, device, mlm_probability=0.0, generator=sub.generator(2))
-    check(bool((labels == IGNORE).all()), f"{what}: every label should be -100 (nothing selected)")
+    check(
+        bool((labels == IGNORE).all()),
+        f"{what}: every label should be -100 (nothing selected), but {int((labels != IGNORE).sum())} are not",
+        diagnosis="every label is the original id: the positions that are not selected must have label -100"
+        if torch.equal(labels, ids.long())
+        else "",
+    )
     check(torch.equal(inputs, ids), f"{what}: inputs should equal input_ids (nothing selected)")
     what = f"mask_tokens({describe(input_ids=ids)}, mask_token_id=0, vocab_size={V}, mlm_probability=1.0)"
     inputs, labels = call(sub, ids, 0, V, what, device, mlm_probability=1.0, generator=sub.generator(2))
@@ -311,8 +427,17 @@ def test_probability_zero_and_one(sub, device):
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")], ids=["-0.1", "1.5", "nan"])
 def test_invalid_probability_raises(sub, p):
     """mlm_probability outside [0, 1]: ValueError."""
-    with pytest.raises(ValueError):
-        sub.mask_tokens(torch.tensor([[5, 6, 7]]), 0, 10, mlm_probability=p)
+    call = f"mask_tokens(torch.tensor([[5, 6, 7]]), 0, 10, mlm_probability={p})"
+    try:
+        expect_raises(ValueError, sub.mask_tokens, torch.tensor([[5, 6, 7]]), 0, 10, mlm_probability=p, call=call)
+    except Mistake as mistake:
+        returned = "returned" in str(mistake)
+        fail(
+            str(mistake),
+            diagnosis="an mlm_probability outside [0, 1] (or nan) is not rejected: raise ValueError"
+            if returned
+            else "",
+        )
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32], ids=["int64", "int32"])
@@ -338,14 +463,23 @@ def test_same_seed_same_result(sub, device):
     b = call(sub, ids, 2, V, what, device, mlm_probability=0.3, generator=sub.generator(42))
     check(
         torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]),
-        f"{what}: two calls with generators seeded the same way gave different results: take every random "
-        "draw from `generator`.",
+        f"{what}: two calls with generators seeded the same way gave different results.",
+        diagnosis=lazy(diagnose_global_rng, sub, ids),
     )
     c = call(sub, ids, 2, V, what, device, mlm_probability=0.3, generator=sub.generator(43))
     check(
         not (torch.equal(a[0], c[0]) and torch.equal(a[1], c[1])),
         f"{what}: generators with different seeds gave identical results: is `generator` used at all?",
     )
+
+
+def diagnose_global_rng(sub, ids):
+    """The global RNG moved during a call given a generator: a draw ignored ``generator``."""
+    before = sub.rng_digest()
+    sub.mask_tokens(ids, 2, 100, mlm_probability=0.3, generator=sub.generator(42))
+    if sub.rng_digest() != before:
+        return "a random draw uses the global RNG instead of `generator`: pass generator= to every draw"
+    return ""
 
 
 def test_global_rng_untouched(sub, device):
@@ -355,8 +489,9 @@ def test_global_rng_untouched(sub, device):
     sub.mask_tokens(ids, 1, 50, mlm_probability=0.5, generator=sub.generator(3))
     check(
         sub.rng_digest() == before,
-        "mask_tokens(..., generator=g) changed the global RNG state: pass `generator=generator` to every "
-        "torch.rand / torch.bernoulli / torch.randint call.",
+        "mask_tokens(input_ids int64[8, 30], 1, 50, mlm_probability=0.5, generator=g) changed the global RNG state.",
+        diagnosis="a random draw uses the global RNG instead of `generator`: pass generator= to every torch.rand / "
+        "torch.bernoulli / torch.randint call",
     )
 
 
@@ -376,4 +511,11 @@ def test_input_not_modified(sub, device):
     special = torch.zeros(6, 10, dtype=torch.bool)
     special[:, 0] = True
     sub.mask_tokens(ids, 1, 40, special_tokens_mask=special, mlm_probability=0.9, generator=sub.generator(6))
-    check_unchanged_inputs(sub, ["input_ids", "mask_token_id", "vocab_size", "special_tokens_mask"])
+    try:
+        check_unchanged_inputs(sub, ["input_ids", "mask_token_id", "vocab_size", "special_tokens_mask"])
+    except Mistake as mistake:
+        fail(
+            str(mistake),
+            diagnosis="the replacements are written into the caller's tensor in place: build new tensors "
+            "(clone, or masked_fill / torch.where rather than their in-place forms)",
+        )
