@@ -1,4 +1,7 @@
-"""Mutant: returns a cache with only this call's keys and values."""
+"""Mutant: returns a cache with only this call's keys and values.
+
+Diagnosis: only the last call's keys
+"""
 
 import math
 

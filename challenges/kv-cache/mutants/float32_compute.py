@@ -1,4 +1,7 @@
-"""Mutant: computes in float32 and returns float32 for float64 inputs."""
+"""Mutant: computes in float32 and returns float32 for float64 inputs.
+
+Diagnosis: float32
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mutant: splits heads with a reshape to [B, H, T, d_head] and no transpose."""
+"""Mutant: splits heads with a reshape to [B, H, T, d_head] and no transpose.
+
+Diagnosis: no transpose
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mutant: writes the new keys and values into the dict it was passed."""
+"""Mutant: writes the new keys and values into the dict it was passed.
+
+Diagnosis: new dict
+"""
 
 import math
 

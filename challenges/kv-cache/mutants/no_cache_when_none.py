@@ -1,4 +1,7 @@
-"""Mutant: returns None as the cache when called with cache=None."""
+"""Mutant: returns None as the cache when called with cache=None.
+
+Diagnosis: first call
+"""
 
 import math
 

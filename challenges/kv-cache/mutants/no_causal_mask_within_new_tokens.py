@@ -1,4 +1,7 @@
-"""Mutant: no causal mask: the new tokens attend to each other's future."""
+"""Mutant: no causal mask: the new tokens attend to each other's future.
+
+Diagnosis: no causal mask
+"""
 
 import math
 

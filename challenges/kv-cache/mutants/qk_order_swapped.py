@@ -1,4 +1,7 @@
-"""Mutant: takes the qkv output in the order k, q, v."""
+"""Mutant: takes the qkv output in the order k, q, v.
+
+Diagnosis: q and k swapped
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mutant: keeps the past inputs in the cache and re-projects the whole sequence every step."""
+"""Mutant: keeps the past inputs in the cache and re-projects the whole sequence every step.
+
+Diagnosis: whole sequence so far again
+"""
 
 import math
 

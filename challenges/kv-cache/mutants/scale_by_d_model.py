@@ -1,4 +1,7 @@
-"""Mutant: scales the scores by 1/sqrt(d_model) instead of 1/sqrt(d_head)."""
+"""Mutant: scales the scores by 1/sqrt(d_model) instead of 1/sqrt(d_head).
+
+Diagnosis: 1/√d_model
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Mutant: keeps the cache on the module and ignores the one passed in."""
+"""Mutant: keeps the cache on the module and ignores the one passed in.
+
+Diagnosis: kept on the module
+"""
 
 import math
 

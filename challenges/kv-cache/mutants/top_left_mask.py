@@ -1,4 +1,7 @@
-"""Mutant: causal mask aligned top-left (tril() without the diagonal offset), wrong after a cache."""
+"""Mutant: causal mask aligned top-left (tril() without the diagonal offset), wrong after a cache.
+
+Diagnosis: aligned top-left
+"""
 
 import math
 

@@ -23,6 +23,7 @@ from grader.spec import (
     check_close,
     describe,
     fail,
+    lazy,
     public,
     randn,
     remote_meta,
@@ -85,6 +86,12 @@ MISTAKES = {
     "qk_swapped": "They match q and k swapped: the qkv output holds q, k, v in that order along the last dim.",
     "new_only_cached": "They match a cache that keeps only the last call's keys and values: the returned cache "
     "must hold every position seen so far (the old cache and the new tokens, concatenated along dim 2).",
+    "merge_no_transpose": "They match heads merged with a reshape from [B, H, T, d_head] and no transpose: "
+    "transpose(1, 2) back to [B, T, H, d_head] before the reshape to [B, T, d_model].",
+    "qkv_per_head": "They match qkv's output split per head (q, k, v of head 0, then of head 1, ...): it holds "
+    "all of q, then all of k, then all of v (split(d_model, dim=-1)), and then each is split into heads.",
+    "new_first": "They match the new keys and values put before the cached ones: concatenate the cache first, "
+    "torch.cat([cache['k'], k], dim=2), so position t stays at index t.",
 }
 
 
@@ -96,17 +103,25 @@ def simulate(W, x, n_heads, pieces, mistake=""):
     scale = 1 / math.sqrt(d if mistake == "scale_d_model" else dh)
 
     def split(t):  # (B, n, d) -> (B, H, n, dh)
-        if mistake == "no_transpose":
+        if mistake in ("no_transpose", "qkv_per_head_split"):
             return t.reshape(B, H, t.shape[1], dh)
         return t.view(B, t.shape[1], H, dh).transpose(1, 2)
 
     outs, past, start = [], None, 0
     for n in pieces:
         q, k, v = (x[:, start : start + n] @ W["qkv_w"].T + W["qkv_b"]).split(d, dim=-1)  # (B, n, d)
+        if mistake == "qkv_per_head":  # [q_h k_h v_h] for each head h in turn
+            qkv = torch.cat([q, k, v], dim=-1).view(B, n, H, 3 * dh).split(dh, dim=-1)
+            q, k, v = (t.reshape(B, n, d) for t in qkv)
         if mistake == "qk_swapped":
             q, k = k, q
         q, k, v = split(q), split(k), split(v)  # (B, H, n, dh)
-        keys, values = (k, v) if past is None else (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2))
+        if past is None:
+            keys, values = k, v
+        elif mistake == "new_first":
+            keys, values = torch.cat([k, past[0]], 2), torch.cat([v, past[1]], 2)
+        else:
+            keys, values = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         L = keys.shape[2]
         if mistake == "no_mask":
             allowed = torch.ones(n, L, dtype=torch.bool)
@@ -116,7 +131,8 @@ def simulate(W, x, n_heads, pieces, mistake=""):
             allowed = torch.ones(n, L, dtype=torch.bool).tril(diagonal=L - n)
         scores = (q @ keys.transpose(-2, -1) * scale).masked_fill(~allowed, float("-inf"))  # (B, H, n, L)
         o = torch.softmax(scores, dim=-1) @ values  # (B, H, n, dh)
-        o = o.reshape(B, n, d) if mistake == "no_transpose" else o.transpose(1, 2).reshape(B, n, d)
+        merge_as_split = mistake in ("no_transpose", "merge_no_transpose")
+        o = o.reshape(B, n, d) if merge_as_split else o.transpose(1, 2).reshape(B, n, d)
         outs.append(o @ W["proj_w"].T + W["proj_b"])  # (B, n, d)
         past = (k, v) if mistake == "new_only_cached" else (keys, values)
         start += n
@@ -130,14 +146,24 @@ def _near(got, want):
 
 
 def diagnose(got_outs, W, x, n_heads, pieces):
-    """A hint naming the typical mistake whose outputs the submission's match, or ''."""
+    """The typical mistake whose outputs the submission's match, in the learner's words, or ''."""
+    if any(getattr(y, "dtype", x.dtype) != x.dtype for y in got_outs):
+        return dtype_mistake(next(y for y in got_outs if y.dtype != x.dtype), x.dtype)
     right = simulate(W, x, n_heads, pieces)
+    matches = []
     for name, hint in MISTAKES.items():
         wrong = simulate(W, x, n_heads, pieces, name)
         if all(_near(w, r) for w, r in zip(wrong, right)):
             continue  # these pieces cannot tell this mistake apart
         if len(got_outs) == len(wrong) and all(_near(g, w) for g, w in zip(got_outs, wrong)):
-            return hint
+            matches.append(hint)
+    return matches[0] if len(matches) == 1 else ""  # a case two mistakes explain names neither
+
+
+def dtype_mistake(got, want):
+    """Why a result has the wrong dtype, where the pattern is a known one, or ''."""
+    if want == F64 and got.dtype == torch.float32:
+        return "A float64 input is computed and returned in float32 (.float()): compute in x's dtype."
     return ""
 
 
@@ -179,6 +205,10 @@ def call(module, x, cache, what, keyword=False):
         f"{type(new_cache).__name__}"
         + (f" with keys {sorted(map(str, new_cache))}" if isinstance(new_cache, dict) else "")
         + ". The returned cache always holds every position seen so far, also on the first call.",
+        diagnosis="No cache is returned on the first call: with cache=None, return a dict of the new tokens' "
+        "keys and values."
+        if cache is None and new_cache is None
+        else "",
     )
     for key in ("k", "v"):
         check(
@@ -217,24 +247,32 @@ def check_outputs(outs, W, x, n_heads, pieces, device="cpu", kind="model", seed=
         what = f"y of call {i + 1} (tokens {start}..{start + n - 1}, after {start} cached)"
         args = (y, want[:, start : start + n].to(x.dtype))
         options = {"what": what, "kind": kind, "inputs": inputs, "seed": seed, "device": device}
-        try:
-            check_close(*args, **options)
-        except AssertionError:  # only now look for the mistake: diagnosis is the slow part
-            hint = diagnose(outs, W, x, n_heads, pieces)
-            check_close(
-                *args,
-                **options,
-                hint=hint
-                or "Feeding a sequence in pieces must give the outputs of one causal pass over the whole of it.",
-            )
-            raise
+        check_close(
+            *args,
+            **options,
+            hint="Feeding a sequence in pieces must give the outputs of one causal pass over the whole of it.",
+            diagnosis=lazy(diagnose, outs, W, x, n_heads, pieces),  # the slow part: only on a failure
+        )
         start += n
 
 
-def cache_hint(got, want_k, q_heads):
-    """Why a returned cache["k"] looks wrong, where the spec can tell."""
+def cache_hint(got, want_k, q_heads, pieces=()):
+    """Why a returned cache["k"] (or "v") looks wrong, where the spec can tell: ``want_k``
+    is what it should hold, ``pieces`` the sizes of the calls that filled it."""
     B, H, T, dh = want_k.shape
     shape = list(got.shape)
+    if got.shape == want_k.shape and _near(got, want_k / math.sqrt(dh)) and dh > 1:
+        return "The cached keys are scaled by 1/√d_head: cache them unscaled and scale the scores."
+    if got.shape == want_k.shape and len(pieces) > 1:
+        bounds = [0]
+        for n in pieces:
+            bounds.append(bounds[-1] + n)
+        newest_first = torch.cat([want_k[:, :, a:b] for a, b in reversed(list(zip(bounds, bounds[1:])))], dim=2)
+        if _near(got, newest_first):
+            return (
+                "The new keys and values are put before the cached ones: concatenate the cache first, "
+                "torch.cat([cache['k'], k], dim=2), so position t stays at index t."
+            )
     if shape == [B, T, H, dh]:
         return "It looks like [B, T, H, d_head]: transpose the heads before the positions."
     if len(shape) == 4 and shape[:2] == [B, H] and shape[3] == dh and shape[2] < T:
@@ -265,9 +303,18 @@ def check_caches(caches, W, x, n_heads, pieces, device="cpu"):
             what = f"cache[{key!r}] returned by call {i + 1} (after {seen} positions)"
             got = cache[key]
             shape = [B, n_heads, seen, d // n_heads]
+            why = lazy(
+                cache_hint,
+                got,
+                want[:, :, :seen],
+                q_all[:, :, :seen] if key == "k" else q_all[:, :, :0],
+                pieces[: i + 1],
+            )
             if list(got.shape) != shape:
-                hint = cache_hint(got, want[:, :, :seen], q_all[:, :, :seen])
-                fail(f"{what} should have shape [B, n_heads, T_seen, d_head] = {shape}, got {list(got.shape)}. {hint}")
+                fail(
+                    f"{what} should have shape [B, n_heads, T_seen, d_head] = {shape}, got {list(got.shape)}.",
+                    diagnosis=why,
+                )
             check_close(
                 got,
                 want[:, :, :seen].to(x.dtype),
@@ -275,9 +322,9 @@ def check_caches(caches, W, x, n_heads, pieces, device="cpu"):
                 kind="model",
                 inputs=inputs,
                 device=device,
-                hint=(cache_hint(got, want[:, :, :seen], q_all[:, :, :seen]) if key == "k" else "")
-                or f"cache[{key!r}][b, h, t] is the {'key' if key == 'k' else 'value'} of position t for head h: "
+                hint=f"cache[{key!r}][b, h, t] is the {'key' if key == 'k' else 'value'} of position t for head h: "
                 f"features h·d_head … (h+1)·d_head − 1 of the {key} part of qkv(x), unscaled.",
+                diagnosis=why,
             )
 
 
@@ -415,6 +462,7 @@ def test_passed_cache_not_modified(sub, device):
             "forward(x, cache) modified the cache dict it was passed (a step of 2 tokens after 4 cached): build "
             "and return a new dict, e.g. {'k': torch.cat([cache['k'], k], dim=2), ...}; the caller may still "
             "need the old cache (for example to try another continuation).",
+            diagnosis="The cache dict passed in is updated (cache['k'] = ...): build and return a new dict.",
         )
         check_caches([new_cache], W, x, 4, [6], device=device)
 
@@ -478,6 +526,10 @@ def test_step_projects_only_new_tokens(sub):
                 f"{step} fed self.{name} inputs of shapes {shapes}, {rows} token vectors in all; a step must "
                 f"project only its {batch * n} new token vectors (the earlier positions' keys and values come "
                 "from the cache, never recomputed).",
+                diagnosis="Each step projects the whole sequence so far again: project only the new tokens and "
+                "take the earlier keys and values from the cache."
+                if rows == batch * (start + n) and start
+                else "",
             )
         start += n
 

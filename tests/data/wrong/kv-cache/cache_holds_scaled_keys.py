@@ -1,4 +1,6 @@
 """Wrong: scales the keys by 1/sqrt(d_head) before caching them (the cache should hold unscaled keys).
+
+Diagnosis: scaled by 1/√d_head
 """
 
 import math

@@ -1,4 +1,6 @@
 """Wrong: merges the heads with reshape(B, T, d_model) straight from [B, H, T, d_head], without transposing back.
+
+Diagnosis: merged with a reshape
 """
 
 import math

@@ -1,4 +1,6 @@
 """Wrong: concatenates the new keys and values before the cached ones instead of after them.
+
+Diagnosis: before the cached ones
 """
 
 import math

@@ -1,4 +1,6 @@
 """Wrong: splits qkv's output per head first (q, k, v of head 0, then of head 1, ...) instead of q | k | v.
+
+Diagnosis: split per head
 """
 
 import math
