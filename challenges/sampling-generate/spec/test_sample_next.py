@@ -110,6 +110,9 @@ def check_ids(got, shape, device, what, inputs):
     check(
         tuple(got.shape) == tuple(shape),
         f"{what} should return shape {list(shape)}, got {list(got.shape)}. Inputs: {inputs}.",
+        diagnosis="the ids keep a trailing dimension of size 1 (torch.multinomial returns [B, 1]): squeeze(-1) it."
+        if tuple(got.shape) == (*shape, 1)
+        else "",
     )
     if device is not None:
         meta = remote_meta(got)
