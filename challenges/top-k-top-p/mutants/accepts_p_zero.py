@@ -1,4 +1,7 @@
-"""Validates p with 0 <= p <= 1, so p = 0 is accepted (and keeps the top token)."""
+"""Validates p with 0 <= p <= 1, so p = 0 is accepted (and keeps the top token).
+
+Diagnosis: p = 0.0 is not rejected
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Returns float32 for a float16 input (computes in float32 and never casts back)."""
+"""Returns float32 for a float16 input (computes in float32 and never casts back).
+
+Diagnosis: has dtype float32, not the input's float16
+"""
 
 from __future__ import annotations
 

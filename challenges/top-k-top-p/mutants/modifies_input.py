@@ -1,4 +1,7 @@
-"""Writes -inf into the caller's logits in place (masked_fill_) instead of returning a new tensor."""
+"""Writes -inf into the caller's logits in place (masked_fill_) instead of returning a new tensor.
+
+Diagnosis: modified in place
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Sets removed entries to 0 instead of -inf."""
+"""Sets removed entries to 0 instead of -inf.
+
+Diagnosis: set to 0 instead of -inf
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Does not validate k: k = 0 or negative gives an indexing error, not ValueError."""
+"""Does not validate k: k = 0 or negative gives an indexing error, not ValueError.
+
+Diagnosis: k < 1 is not rejected
+"""
 
 from __future__ import annotations
 

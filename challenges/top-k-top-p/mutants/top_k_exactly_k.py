@@ -1,4 +1,7 @@
-"""Top-k scatters torch.topk's indices, keeping exactly k entries and dropping ties at the boundary."""
+"""Top-k scatters torch.topk's indices, keeping exactly k entries and dropping ties at the boundary.
+
+Diagnosis: tied with the k-th largest
+"""
 
 from __future__ import annotations
 

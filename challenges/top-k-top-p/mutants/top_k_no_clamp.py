@@ -1,4 +1,7 @@
-"""Calls torch.topk with k > V instead of keeping everything when k >= V."""
+"""Calls torch.topk with k > V instead of keeping everything when k >= V.
+
+Diagnosis: k >= V is not handled
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Top-p keeps tokens while the cumulative probability is <= p, dropping the token that crosses p."""
+"""Top-p keeps tokens while the cumulative probability is <= p, dropping the token that crosses p.
+
+Diagnosis: crosses p is dropped
+"""
 
 from __future__ import annotations
 

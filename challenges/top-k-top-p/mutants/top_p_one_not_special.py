@@ -1,4 +1,7 @@
-"""Has no special case for p = 1 and computes probabilities in float16 for float16 input."""
+"""Has no special case for p = 1 and computes probabilities in float16 for float16 input.
+
+Diagnosis: p = 1 drops tokens
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Top-p sorts ascending and flips, so equal probabilities come in reverse index order."""
+"""Top-p sorts ascending and flips, so equal probabilities come in reverse index order.
+
+Diagnosis: not taken in index order
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Top-p sorts and accumulates the raw logits instead of softmax probabilities."""
+"""Top-p sorts and accumulates the raw logits instead of softmax probabilities.
+
+Diagnosis: sum softmax probabilities, not logits
+"""
 
 from __future__ import annotations
 

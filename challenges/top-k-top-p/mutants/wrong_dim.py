@@ -1,4 +1,7 @@
-"""Filters along dim 0 (the batch) instead of the last dim (the vocabulary)."""
+"""Filters along dim 0 (the batch) instead of the last dim (the vocabulary).
+
+Diagnosis: along the first dim
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,19 @@ import torch
 from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_close, check_unchanged_inputs, describe, fail, public, randn
+from grader.spec import (
+    Mistake,
+    RemoteException,
+    check,
+    check_close,
+    describe,
+    describe_value,
+    expect_raises,
+    fail,
+    lazy,
+    public,
+    randn,
+)
 
 INF = float("inf")
 SETTINGS = settings(
@@ -68,78 +80,25 @@ def apply(x, keep):
 # ---------------------------------------------------------------- diagnosis and checking
 
 
-def check_filter(got, x, keep, *, what, inputs, device, hint="", alternatives=()):
-    """The result must be ``x`` with exactly the entries outside ``keep`` set to -inf."""
-    __tracebackhide__ = True
-    check(hasattr(got, "detach"), f"{what} should be a torch tensor, got {type(got).__name__}. Inputs: {inputs}.")
-    if tuple(got.shape) == tuple(x.shape):
-        g, xd = got.double(), x.double()
-        finite = xd != -INF  # entries that were -inf already stay -inf whatever the filter does
-        zeroed = finite & ~keep & (g == 0) & (xd != 0)
-        if zeroed.any():
-            fail(
-                f"{what}: removed entries should be set to -inf, not 0 (a logit of 0 is still a likely token). "
-                f"Inputs: {inputs}."
-            )
-        got_keep = finite & (g != -INF)
-        if not torch.equal(got_keep, finite & keep):
-            for alt_keep, message in alternatives:
-                if torch.equal(got_keep, finite & alt_keep):
-                    fail(f"{what} keeps the wrong entries: {message} Inputs: {inputs}.")
-            n_exp, n_got = int((finite & keep).sum()), int(got_keep.sum())
-            fail(
-                f"{what} keeps the wrong entries ({n_got} finite entries kept, expected {n_exp}). "
-                f"Inputs: {inputs}. {hint}"
-            )
-    check_close(got, apply(x, keep), what=what, inputs=inputs, hint=hint, rtol=0, atol=0, device=device)
-
-
-def run_top_k(sub, x, k, device, *, what=None, hint="", extra=()):
-    got = sub.top_k_filter(x, k)
-    keep = keep_top_k(x, k)
-    alts = (
-        [
-            (
-                exactly_k(x, k),
-                f"it keeps exactly k={k} per row, but ties with the k-th largest value must all be "
-                "kept (keep every entry >= the k-th largest).",
-            )
-        ]
-        if k < x.shape[-1]
-        else []
-    )
-    if x.dim() >= 2 and x.shape[0] > 1 and k < x.shape[0]:
-        alts.append(
-            (
-                keep_top_k(x.movedim(0, -1), k).movedim(-1, 0),
-                "it matches top-k along the first dim: filter along the last dim (the vocabulary).",
-            )
-        )
-    check_filter(
-        got,
-        x,
-        keep,
-        what=what or f"top_k_filter(logits, k={k})",
-        inputs=describe(logits=x, k=k),
-        device=device,
-        hint=hint,
-        alternatives=alts + list(extra),
-    )
-    return got
-
-
 def exactly_k(x, k):
     """Keep mask of torch.topk's exactly-k entries (the usual tie mistake)."""
     idx = torch.topk(x.double(), k, dim=-1).indices
     return torch.zeros(x.shape, dtype=torch.bool).scatter(-1, idx, True)
 
 
-def drop_crossing(x, p):
-    """Keep mask of the 'cumulative <= p' mistake (the crossing token dropped)."""
-    probs = torch.softmax(x.double(), -1)
-    s, order = torch.sort(probs, dim=-1, descending=True, stable=True)
-    keep_s = torch.cumsum(s, -1) <= p
-    return torch.zeros(x.shape, dtype=torch.bool).scatter(-1, order, keep_s)
+def _keep_sorted(scores, p, rule):
+    """Keep mask from sorting ``scores`` (descending, stable) and applying ``rule(before, cum)``."""
+    s, order = torch.sort(scores, dim=-1, descending=True, stable=True)
+    cum = torch.cumsum(s, -1)
+    return torch.zeros(scores.shape, dtype=torch.bool).scatter(-1, order, rule(cum - s, cum))
+
+
+def drop_crossing(x, p, *, keep_first=False):
+    """Keep mask of the 'cumulative <= p' mistake (the crossing token dropped; the top one forced in if asked)."""
+    keep = _keep_sorted(torch.softmax(x.double(), -1), p, lambda before, cum: cum <= p)
+    if keep_first:
+        keep |= _keep_sorted(torch.softmax(x.double(), -1), p, lambda before, cum: before == 0)
+    return keep
 
 
 def reversed_ties(x, p):
@@ -148,38 +107,213 @@ def reversed_ties(x, p):
     return keep_top_p(flipped, p)[0].flip(-1)
 
 
-def run_top_p(sub, x, p, device, *, what=None, hint="", min_margin=1e-4):
+TOP_K_MISTAKES = {
+    "exactly_k": "entries tied with the k-th largest value are dropped (exactly k are kept): keep every entry "
+    ">= the k-th largest, so a row may keep more than k.",
+    "first_dim": "top-k is taken along the first dim: filter each row along the last dim (the vocabulary).",
+}
+TOP_P_MISTAKES = {
+    "crossing": "the token whose cumulative probability crosses p is dropped: keep a token while the probability "
+    "mass before it is < p, so the crossing token stays.",
+    "logits": "the cumulative sum is taken over the raw logits: sort and sum softmax probabilities, not logits.",
+    "ties": "equal probabilities are not taken in index order: sort with torch.sort(..., descending=True, "
+    "stable=True) so that the lower index comes first.",
+    "at_p": "a token is kept when the mass before it is <= p: a prefix that reaches p exactly is already enough, "
+    "so keep a token only while the mass before it is < p.",
+    "first_dim": "top-p is taken along the first dim: softmax and sort each row along the last dim.",
+    "none_kept": "a row keeps no token: the most likely token is always kept (its cumulative probability "
+    "crosses p even for a tiny p).",
+    "p_one": "p = 1 drops tokens whose probability rounds to 0 (the mass before them already sums to 1.0): "
+    "p = 1 keeps every token, so return a copy of the logits.",
+}
+
+
+def _kept(got, x):
+    """The finite entries of x that ``got`` keeps (bool, x's shape), or None if got is not comparable."""
+    if not hasattr(got, "shape") or tuple(got.shape) != tuple(x.shape):
+        return None
+    return (x.double() != -INF) & (got.double() != -INF)
+
+
+def _mask_matches(got_keep, x, keep, wrong):
+    """got keeps what the mistake keeps, and the mistake keeps something else than the right answer."""
+    finite = x.double() != -INF
+    return not torch.equal(finite & wrong, finite & keep) and torch.equal(got_keep, finite & wrong)
+
+
+def top_k_mistakes(got, x, k):
+    """The keys of TOP_K_MISTAKES whose result ``got`` matches."""
+    got_keep, keep = _kept(got, x), keep_top_k(x, k)
+    if got_keep is None:
+        return []
+    found = []
+    finite = x.double() != -INF
+    rows_k = torch.clamp(finite.sum(-1), max=k)
+    if (
+        not torch.equal(got_keep, finite & keep)
+        and not (got_keep & ~keep).any()
+        and torch.equal(got_keep.sum(-1), rows_k)
+    ):
+        found.append("exactly_k")
+    if x.dim() >= 2 and 1 < x.shape[0] and k < x.shape[0]:
+        if _mask_matches(got_keep, x, keep, keep_top_k(x.movedim(0, -1), k).movedim(-1, 0)):
+            found.append("first_dim")
+    return found
+
+
+def _same_probabilities(got_keep, x, keep):
+    """got keeps other tokens than ``keep`` but with exactly the same probabilities in every row (a tie order)."""
+    finite = x.double() != -INF
+    want = finite & keep
+    if torch.equal(got_keep, want):
+        return False
+    probs = torch.softmax(x.double(), -1).reshape(-1, x.shape[-1])
+    for prob, g, w in zip(probs, got_keep.reshape(-1, x.shape[-1]), want.reshape(-1, x.shape[-1])):
+        if not torch.equal(torch.sort(prob[g]).values, torch.sort(prob[w]).values):
+            return False
+    return True
+
+
+def top_p_mistakes(got, x, p):
+    """The keys of TOP_P_MISTAKES whose result ``got`` matches."""
+    got_keep = _kept(got, x)
+    if got_keep is None:
+        return []
+    keep = keep_top_p(x, p)[0]
+    finite = x.double() != -INF
+    found = []
+    if (finite.any(-1) & ~got_keep.any(-1)).any():
+        found.append("none_kept")
+    if p >= 1.0 and not (got_keep & ~keep).any() and not torch.equal(got_keep, finite & keep):
+        dropped = finite & keep & ~got_keep
+        if (torch.softmax(x.double(), -1)[dropped] < 1e-6).all():
+            found.append("p_one")
+    probs = torch.softmax(x.double(), -1)
+    variants = {
+        "crossing": [drop_crossing(x, p), drop_crossing(x, p, keep_first=True)],
+        "logits": [_keep_sorted(x.double().masked_fill(~finite, -INF), p, lambda before, cum: before < p)],
+        "at_p": [_keep_sorted(probs, p, lambda before, cum: before <= p)],
+    }
+    if x.dim() >= 2 and x.shape[0] > 1:
+        variants["first_dim"] = [keep_top_p(x.movedim(0, -1), p)[0].movedim(-1, 0)]
+    for key, masks in variants.items():
+        if any(_mask_matches(got_keep, x, keep, m) for m in masks):
+            found.append(key)
+    if _same_probabilities(got_keep, x, keep):
+        found.append("ties")
+    return found
+
+
+# Fixtures that tell the top-p mistakes apart when one case matches several of them.
+TOP_P_PROBES = (
+    (torch.tensor([0.1, 0.4, 0.2, 0.3]).log(), 0.5),
+    (torch.tensor([[0.0, 1.0, 0.0, 1.0, 1.0, -2.0]]), 0.4),
+    (torch.tensor([[2.0, 1.0, 1.0]]).log().double(), 0.75),
+)
+
+
+def diagnose_top_p(sub, got, x, p):
+    """The top-p mistake ``got`` shows; when the case fits several, the probes decide."""
+    found = top_p_mistakes(got, x, p)
+    for probe, probe_p in TOP_P_PROBES if len(found) > 1 else ():
+        try:
+            shown = top_p_mistakes(sub.top_p_filter(probe, probe_p), probe, probe_p)
+        except Exception:  # noqa: BLE001 - a probe that fails decides nothing
+            continue
+        if shown:  # a probe the submission gets right (or cannot be read) says nothing
+            found = [key for key in found if key in shown]
+    return TOP_P_MISTAKES[found[0]] if len(found) == 1 else ""
+
+
+def diagnose_top_k(got, x, k):
+    found = top_k_mistakes(got, x, k)
+    return TOP_K_MISTAKES[found[0]] if len(found) == 1 else ""
+
+
+def diagnose_output(got, x, keep, diagnose):
+    """The mistake in ``got``: the wrong dtype, removed entries set to 0, or what ``diagnose()`` recognises."""
+    if hasattr(got, "dtype") and got.dtype != x.dtype:
+        return (
+            f"the result has dtype {str(got.dtype)[6:]}, not the input's {str(x.dtype)[6:]}: compute "
+            "probabilities in a higher precision if you like, but mask the original logits."
+        )
+    if hasattr(got, "shape") and tuple(got.shape) == tuple(x.shape):
+        g, xd = got.double(), x.double()
+        if ((xd != -INF) & ~keep & (g == 0) & (xd != 0)).any():
+            return "removed entries are set to 0 instead of -inf (a logit of 0 is still a likely token)."
+    return diagnose()
+
+
+def _row_text(mask_row):
+    return str([i for i, v in enumerate(mask_row.tolist()) if v])
+
+
+def check_filter(got, x, keep, *, what, inputs, device, hint="", diagnose=lambda: ""):
+    """The result must be ``x`` with exactly the entries outside ``keep`` set to -inf."""
+    __tracebackhide__ = True
+    diagnosis = lazy(diagnose_output, got, x, keep, diagnose)
+    check(
+        hasattr(got, "detach"),
+        f"{what} should be a torch tensor, but it returned {describe_value(got)}. Inputs: {inputs}.",
+    )
+    if tuple(got.shape) == tuple(x.shape):
+        g, xd = got.double(), x.double()
+        finite = xd != -INF  # entries that were -inf already stay -inf whatever the filter does
+        zeroed = finite & ~keep & (g == 0) & (xd != 0)
+        if zeroed.any():
+            fail(
+                f"{what}: removed entries should be set to -inf, not 0 (a logit of 0 is still a likely token). "
+                f"Inputs: {inputs}.",
+                diagnosis=diagnosis,
+            )
+        got_keep = finite & (g != -INF)
+        if not torch.equal(got_keep, finite & keep):
+            rows_got = got_keep.reshape(-1, x.shape[-1])
+            rows_want = (finite & keep).reshape(-1, x.shape[-1])
+            r = next(i for i in range(rows_got.shape[0]) if not torch.equal(rows_got[i], rows_want[i]))
+            where = f"row {r}" if x.dim() > 1 else "the row"
+            fail(
+                f"{what} keeps the wrong entries: in {where} it keeps indices {_row_text(rows_got[r])}, "
+                f"expected {_row_text(rows_want[r])}. Inputs: {inputs}.{' ' + hint if hint else ''}",
+                diagnosis=diagnosis,
+            )
+    check_close(
+        got, apply(x, keep), what=what, inputs=inputs, hint=hint, rtol=0, atol=0, device=device, diagnosis=diagnosis
+    )
+
+
+def run_top_k(sub, x, k, device, *, what=None, hint="", shown=None):
+    what = what or f"top_k_filter(logits, k={k})"
+    inputs = shown or describe(logits=x, k=k)
+    try:
+        got = sub.top_k_filter(x, k)
+    except RemoteException as exc:
+        if k > x.shape[-1]:
+            fail(
+                f"{what} raised {exc.type_name}: {exc.remote_message[:200]}. Inputs: {inputs}.",
+                diagnosis="k >= V is not handled: torch.topk needs k <= V, so clamp k (k >= V keeps every entry).",
+            )
+        raise
+    keep = keep_top_k(x, k)
+    check_filter(
+        got, x, keep, what=what, inputs=inputs, device=device, hint=hint, diagnose=lazy(diagnose_top_k, got, x, k)
+    )
+    return got
+
+
+def run_top_p(sub, x, p, device, *, what=None, hint="", min_margin=1e-4, shown=None):
     keep, margin = keep_top_p(x, p)
     assert p >= 1.0 or margin > min_margin, f"spec fixture too close to the boundary ({margin})"
     got = sub.top_p_filter(x, p)
-    alts = [
-        (
-            drop_crossing(x, p),
-            f"it drops the token whose cumulative probability crosses p={p}; that token must "
-            "be kept (keep a token when the probability mass before it is < p).",
-        ),
-        (
-            reversed_ties(x, p),
-            "equal probabilities must be taken in index order (a stable descending sort), "
-            "but it takes them in reverse order.",
-        ),
-    ]
-    if x.dim() >= 2 and x.shape[0] > 1:
-        alts.append(
-            (
-                keep_top_p(x.movedim(0, -1), p)[0].movedim(-1, 0),
-                "it matches top-p along the first dim: softmax and sort along the last dim.",
-            )
-        )
     check_filter(
         got,
         x,
         keep,
         what=what or f"top_p_filter(logits, p={p})",
-        inputs=describe(logits=x, p=p),
+        inputs=shown or describe(logits=x, p=p),
         device=device,
         hint=hint,
-        alternatives=alts,
+        diagnose=lazy(diagnose_top_p, sub, got, x, p),
     )
     return got
 
@@ -191,14 +325,13 @@ def run_top_p(sub, x, p, device, *, what=None, hint="", min_margin=1e-4):
 def test_top_k_hand_case(sub, device):
     """[2, 1, 0.5, 1, -1] with k = 2: the 2nd largest is 1, tied twice, so three entries stay."""
     x = torch.tensor([2.0, 1.0, 0.5, 1.0, -1.0])
-    got = sub.top_k_filter(x, 2)
-    check_close(
-        got,
-        torch.tensor([2.0, 1.0, -INF, 1.0, -INF]),
+    run_top_k(
+        sub,
+        x,
+        2,
+        device,
         what="top_k_filter([2, 1, 0.5, 1, -1], k=2)",
-        rtol=0,
-        atol=0,
-        device=device,
+        shown="logits [2, 1, 0.5, 1, -1], k=2",
         hint="Keep every entry >= the 2nd largest value (1.0, tied at indices 1 and 3); the rest -inf.",
     )
 
@@ -224,7 +357,7 @@ def test_top_k_random_batches(sub, device, shape, k):
 @pytest.mark.parametrize("k", [6, 7, 100])
 def test_top_k_k_at_least_vocab_keeps_all(sub, device, k):
     x = randn(3, 6, seed=5, scale=2.0)
-    run_top_k(sub, x, k, device, hint=f"k={k} >= V=6 keeps every entry (torch.topk needs k <= V: clamp k).")
+    run_top_k(sub, x, k, device, hint=f"k={k} >= V=6 keeps every entry.")
 
 
 def test_top_k_pre_masked_entries(sub, device):
@@ -236,8 +369,7 @@ def test_top_k_pre_masked_entries(sub, device):
 
 def test_top_k_float16(sub, device):
     x = randn(4, 10, seed=7, scale=3.0).half()
-    got = run_top_k(sub, x, 3, device, hint="Keep the input's dtype (float16).")
-    check(got.dtype == torch.float16, "top_k_filter should keep the input's dtype")
+    run_top_k(sub, x, 3, device)
 
 
 @SETTINGS
@@ -259,8 +391,13 @@ def test_top_k_property(sub, rows, vocab, k, seed, rounded):
 @public
 @pytest.mark.parametrize("k", [0, -1])
 def test_top_k_invalid_k_raises(sub, k):
-    with pytest.raises(ValueError):
-        sub.top_k_filter(torch.tensor([1.0, 2.0, 3.0]), k)
+    """k < 1 raises ValueError"""
+    try:
+        expect_raises(
+            ValueError, sub.top_k_filter, torch.tensor([1.0, 2.0, 3.0]), k, call=f"top_k_filter([1, 2, 3], k={k})"
+        )
+    except Mistake as exc:
+        fail(str(exc), diagnosis=f"k < 1 is not rejected: raise ValueError for k={k} before filtering.")
 
 
 # ---------------------------------------------------------------- top-p
@@ -271,16 +408,15 @@ def test_top_p_hand_case_keeps_crossing_token(sub, device):
     """probs of [2, 1, 0.5, 1, -1] are [.498, .183, .111, .183, .025]; p = 0.5: .498 < .5, so the
     next token (index 1, the first of the tied .183s) crosses p and is kept."""
     x = torch.tensor([2.0, 1.0, 0.5, 1.0, -1.0])
-    got = sub.top_p_filter(x, 0.5)
-    check_close(
-        got,
-        torch.tensor([2.0, 1.0, -INF, -INF, -INF]),
+    run_top_p(
+        sub,
+        x,
+        0.5,
+        device,
         what="top_p_filter([2, 1, 0.5, 1, -1], p=0.5)",
-        rtol=0,
-        atol=0,
-        device=device,
-        hint="The top token alone has probability 0.498 < 0.5, so the next one (index 1: equal "
-        "probabilities go in index order) is needed to reach p and is kept.",
+        shown="logits [2, 1, 0.5, 1, -1], p=0.5",
+        hint="The expected nucleus: the top token alone has probability 0.498 < 0.5, so the next one (index 1: "
+        "equal probabilities go in index order) is needed to reach p.",
     )
 
 
@@ -372,8 +508,7 @@ def test_top_p_float16(sub, device):
     x = torch.tensor([[2.0, 1.0, 0.0, -1.0, 0.5, -3.0], [0.0, 0.2, -0.4, 1.5, 1.0, -2.0]]).half()
     keep, margin = keep_top_p(x, 0.74)
     assert margin > 0.01
-    got = run_top_p(sub, x, 0.74, device)
-    check(got.dtype == torch.float16, "top_p_filter should keep the input's dtype")
+    run_top_p(sub, x, 0.74, device)
 
 
 @SETTINGS
@@ -394,8 +529,15 @@ def test_top_p_property(sub, rows, vocab, p, seed, scale):
 @public
 @pytest.mark.parametrize("p", [0.0, -0.1, 1.5, float("nan")], ids=["0", "-0.1", "1.5", "nan"])
 def test_top_p_invalid_p_raises(sub, p):
-    with pytest.raises(ValueError):
-        sub.top_p_filter(torch.tensor([1.0, 2.0, 3.0]), p)
+    """p outside (0, 1], or nan, raises ValueError"""
+    try:
+        expect_raises(
+            ValueError, sub.top_p_filter, torch.tensor([1.0, 2.0, 3.0]), p, call=f"top_p_filter([1, 2, 3], p={p})"
+        )
+    except Mistake as exc:
+        fail(
+            str(exc), diagnosis=f"p = {p} is not rejected: p must be in (0, 1] (check not 0 < p <= 1, which nan fails)."
+        )
 
 
 # ---------------------------------------------------------------- hygiene
@@ -403,10 +545,16 @@ def test_top_p_invalid_p_raises(sub, p):
 
 @pytest.mark.parametrize("which", ["top_k", "top_p"])
 def test_input_not_modified(sub, device, which):
+    """the logits are left unchanged"""
     x = randn(3, 7, seed=23, scale=2.0)
+    call = "top_k_filter(logits, 2)" if which == "top_k" else "top_p_filter(logits, 0.6)"
     if which == "top_k":
         sub.top_k_filter(x, 2)
-        check_unchanged_inputs(sub, ["logits", "k"])
     else:
         sub.top_p_filter(x, 0.6)
-        check_unchanged_inputs(sub, ["logits", "p"])
+    check(
+        not sub.last_call.mutated,
+        f"{call} changed logits in place. Inputs: {describe(logits=x)}.",
+        diagnosis="the logits are modified in place (masked_fill_ or an index assignment): work on a copy "
+        "(masked_fill or clone first).",
+    )
