@@ -166,12 +166,12 @@ def lazy(diagnose: Callable[..., str], *args: Any, **kwargs: Any) -> Callable[[]
 
 def describe_value(value: Any) -> str:
     """What a call returned, for a message: ``a NGramLM object`` for an object that stays
-    in the worker, ``a tensor float32[2, 3]``, ``None``, or a short repr."""
+    in the worker, ``a tensor float32[2, 3]``, ``a numpy array float64[2]``, ``None``, or a short repr."""
     if isinstance(value, RemoteObject):
         name = value._type
         return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        kind = "tensor" if hasattr(value, "detach") else "array"
+        kind = "tensor" if hasattr(value, "detach") else "numpy array"
         return f"a {kind} {_dtype_name(value.dtype)}{list(value.shape)}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

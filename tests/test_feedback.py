@@ -10,7 +10,12 @@ from click.testing import CliRunner
 from grader import grade
 from grader.report import Outcome, TestResult, Verdict, decide, shown_failure
 from lmprep.cli import cli
-from tests.conftest import TOY_CHALLENGES
+from lmprep.grading import hidden_paths
+from lmprep.validate import expected_diagnosis
+from tests.conftest import ROOT, TOY_CHALLENGES
+
+# wrong solutions written apart from the mutants, from each challenge's prompt only
+WRONG = sorted((ROOT / "tests" / "data" / "wrong").glob("*/*.py"))
 
 SPEC = '''
 import warnings
@@ -72,6 +77,26 @@ def test_expect_raises_names_the_call_and_what_came_back(sub):
         assert str(exc).startswith("acc.add('x') should raise ValueError, but it raised TypeError: "), str(exc)
     assert "unsupported" in str(expect_raises(TypeError, acc.add, "x"))
     assert describe_value(acc) == "an Accumulator object" and repr(acc) == "<Accumulator object>"
+
+
+def test_diagnosing_names_the_mistake_of_a_failure_in_its_block(sub):
+    """diagnosing"""
+    import numpy as np
+    from grader.spec import diagnosing
+    from grader.proxy import RemoteException
+
+    for failing, kind in ((lambda: sub.total([1, "x"])), RemoteException), ((lambda: fail("differs")), Mistake):
+        try:
+            with diagnosing(lambda: "strings in the list"):
+                failing()
+        except kind as exc:
+            assert exc.diagnosis == "strings in the list"
+    try:
+        with diagnosing("not this one"):
+            fail("differs", diagnosis="the first one stands")
+    except Mistake as exc:
+        assert exc.diagnosis == "the first one stands"
+    assert describe_value(np.zeros(2)) == "a numpy array float64[2]"
 
 
 def test_warnings_are_shown_once_without_library_paths(sub):
@@ -154,7 +179,7 @@ def test_a_diagnosis_travels_to_the_report_and_is_shown_first(toy):
     runtime = by_name["runtime diagnosed"]
     assert runtime.outcome == "runtime_error" and runtime.diagnosis == "an empty list has no first element"
     assert runtime.message.startswith("your code raised IndexError"), runtime.message
-    for name in ("lazy", "broken diagnosis", "expect_raises", "warnings"):
+    for name in ("lazy", "broken diagnosis", "expect_raises", "diagnosing", "warnings"):
         assert by_name[name].outcome == "passed", (name, by_name[name].message)
     assert report.first_failure is diagnosed and report.diagnosis == diagnosed.diagnosis
     assert report.message == "diagnosed: total([5, 1, 2]) returned 3, expected 8"
@@ -198,3 +223,20 @@ def test_validate_feedback_shows_each_mutants_first_failure_and_checks_its_expec
         "mutant off_by_one: expected a diagnosis naming 'last element', "
         "but its diagnosis is 'the first element is dropped'" in result.output
     )
+
+
+@pytest.mark.parametrize("answer", WRONG, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_an_independent_wrong_answer_is_shown_its_mistake_first(answer):
+    """The second set of known-wrong submissions: rejected, and the failure shown first
+    carries a diagnosis naming the mistake its docstring's "Diagnosis:" line says."""
+    expected = expected_diagnosis(answer)
+    assert expected, f"{answer}: no 'Diagnosis:' line in its docstring"
+    report = grade(ROOT / "challenges" / answer.parent.name, answer, protected=hidden_paths())
+    assert report.verdict not in ("Accepted", "Internal Error"), report.message
+    assert expected.lower() in report.diagnosis.lower(), (report.message, report.diagnosis)
+
+
+def test_the_independent_wrong_answers_cover_every_code_challenge():
+    code = {p.parent.name for p in (ROOT / "challenges").glob("*/mutants")}
+    assert code <= {p.parent.name for p in WRONG}
+    assert all(len(list((ROOT / "tests" / "data" / "wrong" / slug).glob("*.py"))) >= 3 for slug in code)
