@@ -1,4 +1,7 @@
-"""Mutant: accepts empty spans (start == end) and inserts a sentinel for them."""
+"""Mutant: accepts empty spans (start == end) and inserts a sentinel for them.
+
+Diagnosis: empty or reversed span
+"""
 
 from __future__ import annotations
 

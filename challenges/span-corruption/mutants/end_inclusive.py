@@ -1,4 +1,7 @@
-"""Mutant: treats spans as closed [start, end], hiding tokens[end] too."""
+"""Mutant: treats spans as closed [start, end], hiding tokens[end] too.
+
+Diagnosis: closed [start, end]
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: closes the targets with the last span's sentinel instead of a new one."""
+"""Mutant: closes the targets with the last span's sentinel instead of a new one.
+
+Diagnosis: last span's sentinel
+"""
 
 from __future__ import annotations
 

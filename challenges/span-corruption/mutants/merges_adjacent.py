@@ -1,4 +1,7 @@
-"""Mutant: merges adjacent spans into one span with a single sentinel."""
+"""Mutant: merges adjacent spans into one span with a single sentinel.
+
+Diagnosis: adjacent spans are merged
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: deletes the spans from the caller's tokens list in place."""
+"""Mutant: deletes the spans from the caller's tokens list in place.
+
+Diagnosis: in place
+"""
 
 from __future__ import annotations
 

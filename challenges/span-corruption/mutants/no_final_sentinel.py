@@ -1,4 +1,7 @@
-"""Mutant: leaves out the closing sentinel at the end of the targets."""
+"""Mutant: leaves out the closing sentinel at the end of the targets.
+
+Diagnosis: final sentinel is missing
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: checks each span's range but not that spans are sorted and disjoint."""
+"""Mutant: checks each span's range but not that spans are sorted and disjoint.
+
+Diagnosis: unsorted or overlap
+"""
 
 from __future__ import annotations
 

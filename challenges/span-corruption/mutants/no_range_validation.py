@@ -1,4 +1,7 @@
-"""Mutant: does not check that spans lie inside the sequence."""
+"""Mutant: does not check that spans lie inside the sequence.
+
+Diagnosis: outside the sequence
+"""
 
 from __future__ import annotations
 

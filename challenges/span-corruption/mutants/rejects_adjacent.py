@@ -1,4 +1,7 @@
-"""Mutant: rejects adjacent spans as overlapping (start <= previous end)."""
+"""Mutant: rejects adjacent spans as overlapping (start <= previous end).
+
+Diagnosis: adjacent spans are rejected
+"""
 
 from __future__ import annotations
 

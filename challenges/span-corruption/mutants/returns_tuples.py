@@ -1,4 +1,7 @@
-"""Mutant: returns tuples instead of lists."""
+"""Mutant: returns tuples instead of lists.
+
+Diagnosis: tuple
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: numbers sentinels by the span's start position instead of its index."""
+"""Mutant: numbers sentinels by the span's start position instead of its index.
+
+Diagnosis: start position
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: numbers the sentinels upwards, sentinel_start + j."""
+"""Mutant: numbers the sentinels upwards, sentinel_start + j.
+
+Diagnosis: count up
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: replaces every hidden token by its own sentinel, BERT-style."""
+"""Mutant: replaces every hidden token by its own sentinel, BERT-style.
+
+Diagnosis: single sentinel
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Mutant: silently sorts the spans instead of rejecting unsorted ones."""
+"""Mutant: silently sorts the spans instead of rejecting unsorted ones.
+
+Diagnosis: sorted instead of rejected
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_unchanged_inputs, fail, public
+from grader.spec import Mistake, RemoteException, check, check_unchanged_inputs, expect_raises, fail, lazy, public
 
 SETTINGS = settings(
     derandomize=True,
@@ -69,7 +69,16 @@ def run(sub, tokens, spans, start):
     """Call span_corrupt and check the result is a pair of lists of int."""
     __tracebackhide__ = True
     what = f"span_corrupt({tokens if len(tokens) <= 12 else '<' + str(len(tokens)) + ' tokens>'}, {spans}, {start})"
-    out = sub.span_corrupt(list(tokens), [tuple(s) for s in spans], start)
+    try:
+        out = sub.span_corrupt(list(tokens), [tuple(s) for s in spans], start)
+    except RemoteException as exc:
+        adjacent = any(a == b for (_, b), (a, _) in zip(spans, spans[1:]))
+        fail(
+            f"{what} raised {exc.type_name}: {exc.remote_message[:200]}; these spans are valid.",
+            diagnosis="adjacent spans are rejected as overlapping: a span may start where the previous one ends"
+            if adjacent and exc.type_name == "ValueError"
+            else "",
+        )
     check(
         isinstance(out, (tuple, list)) and len(out) == 2,
         f"{what}: should return a pair (inputs, targets), got {type(out).__name__}",
@@ -77,29 +86,94 @@ def run(sub, tokens, spans, start):
     for name, value in zip(("inputs", "targets"), out):
         check(
             isinstance(value, list),
-            f"{what}: {name} should be a list, got {type(value).__name__} (convert tensors/tuples with list())",
+            f"{what}: {name} should be a list, got {type(value).__name__}",
+            diagnosis=f"{name} is returned as a tuple: return lists (list(...))" if isinstance(value, tuple) else "",
         )
         bad = [v for v in value if type(v) is not int]
         check(not bad, f"{what}: {name} should hold Python ints, found {type(bad[0]).__name__ if bad else ''}")
-    check_unchanged_inputs(sub, ["tokens", "spans", "sentinel_start"])
+    check_unchanged(sub)
     return what, out[0], out[1]
 
 
-def explain(tokens, spans, start, inputs, targets):
-    """The likely mistake, when the spec can tell."""
-    want_in, want_tg = oracle(tokens, spans, start)
-    if targets == want_tg[:-1]:
-        return f"the targets must end with one more sentinel, {start} - len(spans) = {start - len(spans)}."
-    if any(start + j in targets for j in range(1, len(spans) + 1)):
-        return "sentinels count DOWN: span j uses sentinel_start - j (T5's <extra_id_0> = 32099, <extra_id_1> = 32098)."
-    if len(inputs) > len(want_in):
-        return "each span is replaced by ONE sentinel, however many tokens it holds; adjacent spans get one each."
-    if len(inputs) < len(want_in) and len(targets) > len(want_tg):
-        return "spans are half-open, [start, end): tokens[start:end] is hidden, tokens[end] is kept."
-    if len(inputs) < len(want_in):
-        return "adjacent spans stay separate (each gets its own sentinel), and `end` is exclusive: [start, end)."
-    if sorted(targets) != sorted(want_tg):
-        return "spans are half-open, [start, end): tokens[start:end] is hidden, tokens[end] is kept."
+def check_unchanged(sub):
+    """The last call left tokens and spans as they were."""
+    __tracebackhide__ = True
+    try:
+        check_unchanged_inputs(sub, ["tokens", "spans", "sentinel_start"])
+    except Mistake as mistake:
+        fail(str(mistake), diagnosis="the caller's list is modified in place: build new lists for the result")
+
+
+def build(tokens, spans, start, sentinel="down", final="new", per_token=False):
+    """(inputs, targets) built span by span, with the mistakes as switches: ``sentinel`` "up"
+    (start + j) or "position" (start - the span's start); ``final`` "none", "last" (the last
+    span's sentinel again) or "position" (start - len(tokens)); ``per_token``: a sentinel for
+    every hidden token."""
+    inputs, targets, prev = [], [], 0
+    for j, (a, b) in enumerate(spans):
+        sent = {"down": start - j, "up": start + j, "position": start - a}[sentinel]
+        inputs += tokens[prev:a] + [sent] * ((b - a) if per_token else 1)
+        targets += [sent, *tokens[a:b]]
+        prev = b
+    inputs += tokens[prev:]
+    k = len(spans)
+    closing = {
+        "new": [{"down": start - k, "up": start + k, "position": start - len(tokens)}[sentinel]],
+        "none": [],
+        "last": [start - k + 1] if k else [start],
+    }[final]
+    return inputs, targets + closing
+
+
+def merged_adjacent(spans):
+    out = []
+    for a, b in spans:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def diagnose(tokens, spans, start, inputs, targets):
+    """The mistake whose variant gives exactly (inputs, targets), or ""."""
+    n = len(tokens)
+    variants = [
+        (
+            lambda: build(tokens, spans, start, final="none"),
+            "the final sentinel is missing: the targets end with one more sentinel, sentinel_start - len(spans)",
+        ),
+        (
+            lambda: build(tokens, spans, start, final="last"),
+            "the targets are closed with the last span's sentinel: the final sentinel is a new one, "
+            "sentinel_start - len(spans)",
+        ),
+        (
+            lambda: build(tokens, spans, start, sentinel="up"),
+            "the sentinels count up: they count down, span j uses sentinel_start - j (T5's <extra_id_0> = 32099, "
+            "<extra_id_1> = 32098)",
+        ),
+        (
+            lambda: build(tokens, spans, start, sentinel="position"),
+            "the sentinels are numbered by the span's start position: span j (its index in spans) uses "
+            "sentinel_start - j",
+        ),
+        (
+            lambda: build(tokens, spans, start, per_token=True),
+            "every hidden token gets a sentinel: each span becomes a single sentinel, however many tokens it holds",
+        ),
+        (
+            lambda: build(tokens, [(a, min(b + 1, n)) for a, b in spans], start),
+            "spans are taken as closed [start, end]: they are half-open, tokens[end] is kept",
+        ),
+        (
+            lambda: build(tokens, merged_adjacent(spans), start),
+            "adjacent spans are merged into one: each span keeps its own sentinel",
+        ),
+    ]
+    for variant, why in variants:
+        if variant() == (inputs, targets):
+            return why
     return ""
 
 
@@ -121,7 +195,8 @@ def check_case(sub, tokens, spans, start):
             else first_difference("targets", targets, want_tg)
         )
         fail(
-            f"{what}: wrong result; {where} (got inputs {inputs}, targets {targets}). {explain(tokens, spans, start, inputs, targets)}"
+            f"{what}: wrong result; {where} (got inputs {inputs}, targets {targets}).",
+            diagnosis=lazy(diagnose, tokens, spans, start, inputs, targets),
         )
 
 
@@ -136,8 +211,8 @@ def test_t5_paper_example(sub):
     want = ([37, 25, 32099, 140, 12, 39, 1088, 32098, 471, 5], [32099, 21, 8, 32098, 336, 32097])
     check(
         (inputs, targets) == want,
-        f"{what}: expected inputs {want[0]} and targets {want[1]}, got {inputs} and {targets}. "
-        + explain(THANK_YOU, [(2, 4), (8, 9)], 32099, inputs, targets),
+        f"{what}: expected inputs {want[0]} and targets {want[1]}, got {inputs} and {targets}.",
+        diagnosis=lazy(diagnose, THANK_YOU, [(2, 4), (8, 9)], 32099, inputs, targets),
     )
 
 
@@ -208,14 +283,16 @@ def test_reconstruction(sub, case):
     check(
         back == tokens,
         f"{what}: replacing each sentinel in inputs by the tokens that follow it in targets does not give the "
-        f"tokens back. {explain(tokens, spans, start, inputs, targets)}",
+        "tokens back.",
+        diagnosis=lazy(diagnose, tokens, spans, start, inputs, targets),
     )
     want_in, want_tg = oracle(tokens, spans, start)
     check(
         len(inputs) == len(want_in) and len(targets) == len(want_tg),
         f"{what}: inputs should have {len(want_in)} ids (kept tokens + one sentinel per span) and targets "
         f"{len(want_tg)} (hidden tokens + one sentinel per span + the final one); got {len(inputs)} and "
-        f"{len(targets)}. {explain(tokens, spans, start, inputs, targets)}",
+        f"{len(targets)}.",
+        diagnosis=lazy(diagnose, tokens, spans, start, inputs, targets),
     )
 
 
@@ -258,21 +335,33 @@ def test_matches_oracle(sub, case):
 def test_invalid_spans_raise(sub, spans):
     """Bad spans raise ValueError."""
     tokens = [10, 11, 12, 13, 14, 15, 16, 17]
+    call = f"span_corrupt(<8 tokens>, {spans}, 99)"
     try:
-        out = sub.span_corrupt(tokens, spans, 99)
-    except ValueError:
-        return
-    fail(
-        f"span_corrupt(<8 tokens>, {spans}, 99) returned {out!r}; it should raise ValueError: spans must be "
-        "sorted, non-overlapping, non-empty [start, end) ranges with 0 <= start < end <= len(tokens)."
-    )
+        expect_raises(ValueError, sub.span_corrupt, tokens, spans, 99, call=call)
+    except Mistake as mistake:
+        fail(
+            f"{mistake} Spans must be sorted, non-overlapping, non-empty [start, end) ranges with "
+            "0 <= start < end <= len(tokens).",
+            diagnosis=lazy(diagnose_accepted, sub, tokens, spans),
+        )
+
+
+def diagnose_accepted(sub, tokens, spans):
+    """Which rule a returned result skipped."""
+    if any(not a < b for a, b in spans):
+        return "an empty or reversed span (start >= end) is not rejected: a span hides at least one token"
+    if any(a < 0 or b > len(tokens) for a, b in spans):
+        return "spans outside the sequence are not rejected: 0 <= start < end <= len(tokens)"
+    if sorted(spans) != spans and list(sub.span_corrupt(tokens, spans, 99)) == list(build(tokens, sorted(spans), 99)):
+        return "unsorted spans are sorted instead of rejected: raise ValueError"
+    return "spans that are unsorted or overlap are not rejected: each start must be >= the previous span's end"
 
 
 def test_input_lists_unchanged(sub):
     """tokens and spans are not modified."""
     tokens, spans = [5, 6, 7, 8, 9, 10], [(1, 2), (3, 5)]
     sub.span_corrupt(tokens, spans, 77)
-    check_unchanged_inputs(sub, ["tokens", "spans", "sentinel_start"])
+    check_unchanged(sub)
     spans_as_lists = [[0, 2], [4, 6]]
     out = sub.span_corrupt(tokens, spans_as_lists, 77)
     check(
