@@ -1,4 +1,7 @@
-"""Returns a one-element array for a 1-D input instead of a float."""
+"""Returns a one-element array for a 1-D input instead of a float.
+
+Diagnosis: one-element array
+"""
 
 import math
 

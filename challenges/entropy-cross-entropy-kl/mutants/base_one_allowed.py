@@ -1,4 +1,7 @@
-"""Only rejects base <= 0: base 1 divides by log 1 = 0."""
+"""Only rejects base <= 0: base 1 divides by log 1 = 0.
+
+Diagnosis: base = 1 is not rejected
+"""
 
 import math
 

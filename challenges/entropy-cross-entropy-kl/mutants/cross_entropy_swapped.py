@@ -1,4 +1,7 @@
-"""`cross_entropy` computes -sum q log p (the arguments swapped)."""
+"""`cross_entropy` computes -sum q log p (the arguments swapped).
+
+Diagnosis: p and q are swapped
+"""
 
 import math
 

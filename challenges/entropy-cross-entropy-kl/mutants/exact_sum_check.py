@@ -1,4 +1,7 @@
-"""Checks the sum with == 1, rejecting valid float sums like 0.9999999999999999."""
+"""Checks the sum with == 1, rejecting valid float sums like 0.9999999999999999.
+
+Diagnosis: checked with == 1
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""`kl_divergence` ignores `base`: always returns nats."""
+"""`kl_divergence` ignores `base`: always returns nats.
+
+Diagnosis: `base` is ignored
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""`kl_divergence` forgets to subtract the entropy: returns H(p, q)."""
+"""`kl_divergence` forgets to subtract the entropy: returns H(p, q).
+
+Diagnosis: H(p) is not subtracted
+"""
 
 import math
 

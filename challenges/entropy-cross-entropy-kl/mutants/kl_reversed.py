@@ -1,4 +1,7 @@
-"""`kl_divergence` computes KL(q||p) instead of KL(p||q)."""
+"""`kl_divergence` computes KL(q||p) instead of KL(p||q).
+
+Diagnosis: p and q are swapped
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Always uses log base 2, whatever `base` is."""
+"""Always uses log base 2, whatever `base` is.
+
+Diagnosis: always base 2
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Does not reject negative entries when the sum is 1."""
+"""Does not reject negative entries when the sum is 1.
+
+Diagnosis: negative entries are not rejected
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Does not check that the distributions sum to 1."""
+"""Does not check that the distributions sum to 1.
+
+Diagnosis: sum is not 1 is not rejected
+"""
 
 import math
 

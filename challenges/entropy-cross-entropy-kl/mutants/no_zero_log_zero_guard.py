@@ -1,4 +1,7 @@
-"""`entropy` computes -sum(p * log p) directly: 0 * log 0 gives nan."""
+"""`entropy` computes -sum(p * log p) directly: 0 * log 0 gives nan.
+
+Diagnosis: 0 log 0 = 0
+"""
 
 import math
 

@@ -1,4 +1,7 @@
-"""Skips every term where q = 0, so p > 0 = q gives a finite value instead of inf."""
+"""Skips every term where q = 0, so p > 0 = q gives a finite value instead of inf.
+
+Diagnosis: where q = 0 are skipped
+"""
 
 import math
 

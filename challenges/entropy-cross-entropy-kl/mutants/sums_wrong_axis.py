@@ -1,4 +1,7 @@
-"""Sums over axis 0, which mixes the rows of a 2-D input."""
+"""Sums over axis 0, which mixes the rows of a 2-D input.
+
+Diagnosis: axis 0
+"""
 
 import math
 

@@ -9,37 +9,77 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import check, check_close, check_unchanged_inputs, describe, fail, public
+from grader.spec import (
+    RemoteException,
+    check,
+    check_close,
+    check_unchanged_inputs,
+    describe,
+    describe_value,
+    fail,
+    lazy,
+    public,
+)
 
 FUNCTIONS = ["entropy", "cross_entropy", "kl_divergence"]
-LN2 = math.log(2)
 
 
 # ---------------------------------------------------------------- oracle (in the judge)
 
 
-def oracle(name, p, q=None, base=math.e):
-    """The expected value(s) straight from the definitions in float64, row by row for 2-D
-    inputs, with the conventions of scipy.stats.entropy: p and q scaled to sum to 1,
-    0·log 0 = 0, and q = 0 where p > 0 gives inf."""
+def terms(name, p, q=None, base=math.e, *, skip_zero_q=False):
+    """The summed terms of the definitions, elementwise in float64, with the conventions of
+    scipy.stats.entropy: p and q scaled to sum to 1, 0·log 0 = 0, and q = 0 where p > 0
+    gives inf (``skip_zero_q``: the mistake of leaving those terms out instead)."""
     p = np.asarray(p, dtype=np.float64)
     p = p / p.sum(axis=-1, keepdims=True)
     log_p = np.log(np.where(p > 0, p, 1.0))
-    value = -np.where(p > 0, p * log_p, 0.0).sum(axis=-1)  # H(p)
+    value = -np.where(p > 0, p * log_p, 0.0)  # the terms of H(p)
     if name != "entropy":
         q = np.asarray(q, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf, masked where p = 0
             q = q / q.sum(axis=-1, keepdims=True)
-            kl = np.where(p > 0, p * (log_p - np.log(q)), 0.0).sum(axis=-1)
-        value = kl if name == "kl_divergence" else value + kl
-    value = value / math.log(base)
-    return float(value) if p.ndim == 1 else np.asarray(value, dtype=np.float64)
+            used = (p > 0) & (q > 0) if skip_zero_q else p > 0
+            kl = np.where(used, p * (log_p - np.log(q)), 0.0)
+        value = kl if name == "kl_divergence" else np.where(used | (p == 0), value, 0.0) + kl
+    return value / math.log(base)
+
+
+def oracle(name, p, q=None, base=math.e, **mistake):
+    """The expected value(s) straight from the definitions in float64, row by row for 2-D
+    inputs (see `terms`)."""
+    value = terms(name, p, q, base, **mistake).sum(axis=-1)
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
 
 
 def call(sub, name, p, q=None, **kwargs):
-    """Call one of the three functions; entropy takes p only."""
+    """Call one of the three functions; entropy takes p only. A ValueError on valid inputs
+    whose float sums are not exactly 1 carries the diagnosis of an exact sum check."""
+    __tracebackhide__ = True
     fn = getattr(sub, name)
-    return fn(p, **kwargs) if name == "entropy" else fn(p, q, **kwargs)
+    try:
+        return fn(p, **kwargs) if name == "entropy" else fn(p, q, **kwargs)
+    except RemoteException as exc:
+        inputs = [p] if name == "entropy" else [p, q]
+        if exc.type_name == "ValueError" and _valid(*inputs) and any(_inexact_sum(x) for x in inputs):
+            exc.diagnosis = (
+                "the sum is checked with == 1: valid float sums such as 0.9999999999999999 are rejected; "
+                "allow |Σ − 1| ≤ 1e-6."
+            )
+        raise
+
+
+def _valid(*inputs):
+    """True if every input is a valid 1-D or 2-D distribution (and they have one shape)."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
+    return all(
+        a.ndim in (1, 2) and a.shape == arrays[0].shape and (a >= 0).all() and np.all(np.abs(a.sum(-1) - 1) <= 1e-6)
+        for a in arrays
+    )
+
+
+def _inexact_sum(x):
+    return bool(np.any(np.asarray(x, dtype=np.float64).sum(axis=-1) != 1.0))
 
 
 def signature(name, p, q=None, base=None):
@@ -51,50 +91,68 @@ def signature(name, p, q=None, base=None):
 
 
 def _variants(name, p, q, base):
-    """(description, value) of typical wrong answers that differ from the right one."""
+    """(diagnosis, value) of typical wrong answers."""
     if base != math.e:
-        yield "the value is in nats: is `base` ignored (np.log without dividing by log(base))?", oracle(name, p, q)
+        yield "`base` is ignored: the value is in nats (divide np.log by log(base)).", oracle(name, p, q)
     if base != 2:
-        yield "the value is in bits: is the log always base 2 instead of `base`?", oracle(name, p, q, base=2)
+        yield "the log is always base 2: the value is in bits whatever `base` is.", oracle(name, p, q, base=2)
     if name != "entropy":
         yield (
-            f"the value is {name}(q, p): are p and q swapped? p is the true distribution, q the model",
+            f"p and q are swapped: the value is {name}(q, p), but p is the true distribution and q the model's.",
             oracle(name, q, p, base),
+        )
+        yield (
+            "terms where q = 0 are skipped: where p > 0 and q = 0 the result is inf (the model calls it impossible).",
+            oracle(name, p, q, base, skip_zero_q=True),
         )
     if name == "kl_divergence":
         yield (
-            "the value is the cross-entropy H(p, q): is the entropy H(p) not subtracted?",
+            "the entropy H(p) is not subtracted: the value is the cross-entropy H(p, q).",
             oracle("cross_entropy", p, q, base),
+        )
+    if np.ndim(p) == 2:
+        yield (
+            "the sum runs over axis 0, down the columns: sum each row (axis=-1), one value per row.",
+            terms(name, p, q, base).sum(axis=0),
         )
 
 
+def _same(a, b):
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
 def diagnose(got, name, p, q=None, base=math.e):
-    """A hint naming the mistake whose value the submission's matches, or ''."""
+    """The mistake whose value the submission's matches (and the right one does not), or ''
+    (also when several do: the value cannot tell them apart)."""
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return ""
     expected = np.asarray(oracle(name, p, q, base))
-    if got.shape != expected.shape:
-        return ""
-    if np.isnan(got).any():
-        return "nan usually comes from 0·log 0: terms with p = 0 contribute exactly 0."
-    for hint, wrong in _variants(name, p, q, base):
-        wrong = np.asarray(wrong)
-        if np.allclose(wrong, expected, rtol=1e-6, atol=1e-9, equal_nan=True):
-            continue
-        if np.allclose(got, wrong, rtol=1e-6, atol=1e-9, equal_nan=True):
-            return hint
-    return ""
+    if got.shape == expected.shape and (np.isnan(got) & ~np.isnan(expected)).any() and (np.asarray(p) == 0).any():
+        return "p·log p is nan where p = 0 (0 · −inf): those terms must contribute 0 (0 log 0 = 0)."
+    if got.ndim == 0 and expected.ndim == 1 and _same(got, np.asarray(expected.sum())):
+        return "all the rows are summed into one number (a sum without axis): one value per row, sum along axis=-1."
+    found = {
+        diagnosis
+        for diagnosis, wrong in _variants(name, p, q, base)
+        if not _same(np.asarray(wrong), expected) and _same(got, np.asarray(wrong))
+    }
+    return found.pop() if len(found) == 1 else ""
 
 
 def as_scalar(got, what):
     """The value of a result that must be a real scalar (Python float or NumPy scalar)."""
     __tracebackhide__ = True
     if isinstance(got, np.ndarray) and got.ndim > 0:
-        fail(f"{what} should be a scalar for a 1-D input, but it is an array of shape {list(got.shape)}.")
+        fail(
+            f"{what} should be a scalar for a 1-D input, but it is an array of shape {list(got.shape)}.",
+            diagnosis="a 1-D input gives a one-element array: return a float (float(...)) for one distribution."
+            if got.shape == (1,)
+            else "",
+        )
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating, np.ndarray)):
-        fail(f"{what} should be a float for a 1-D input, but it is a {type(got).__name__}.")
+        fail(f"{what} should be a float for a 1-D input, but it is {describe_value(got)}.")
     return float(got)
 
 
@@ -103,28 +161,41 @@ def check_value(got, name, p, q=None, base=math.e, *, expected=None, what=None, 
     __tracebackhide__ = True
     what = what or signature(name, p, q, None if base == math.e else base)
     expected = oracle(name, p, q, base) if expected is None else expected
-    hint = diagnose(got, name, p, q, base) or hint
+    diagnosis = lazy(diagnose, got, name, p, q, base)
     inputs = describe(p=np.asarray(p).tolist(), **({} if q is None else {"q": np.asarray(q).tolist()}))
     inputs += f", base={'e' if base == math.e else f'{base:g}'}"
     if np.ndim(expected) == 0:
         got = as_scalar(got, what)
-        check_close(np.float64(got), np.float64(expected), what=what, kind="reduction", inputs=inputs, hint=hint)
+        check_close(
+            np.float64(got),
+            np.float64(expected),
+            what=what,
+            kind="reduction",
+            inputs=inputs,
+            hint=hint,
+            diagnosis=diagnosis,
+        )
     else:
         check(
             isinstance(got, np.ndarray),
-            f"{what} should be a numpy array with one value per row for a 2-D input, but it is a {type(got).__name__}.",
+            f"{what} should be a numpy array with one value per row for a 2-D input, but it is "
+            f"{describe_value(got)}. Inputs: {inputs}.",
+            diagnosis=diagnosis,
         )
-        check_close(got, expected, what=what, kind="reduction", inputs=inputs, hint=hint)
+        check_close(got, expected, what=what, kind="reduction", inputs=inputs, hint=hint, diagnosis=diagnosis)
 
 
-def expect_value_error(what, sub, name, p, q=None, **kwargs):
-    """Fail unless calling ``name`` with these arguments raises ValueError."""
+def expect_value_error(what, sub, name, p, q=None, *, diagnosis="", **kwargs):
+    """Fail unless calling ``name`` with these arguments raises ValueError; ``diagnosis``
+    names the mistake when it returns instead."""
     __tracebackhide__ = True
     try:
         got = call(sub, name, p, q, **kwargs)
-    except ValueError:
+    except ValueError:  # the submission's own ValueError is one too
         return
-    fail(f"{what} should raise ValueError, but it returned {got!r}.")
+    except RemoteException as exc:
+        fail(f"{what} should raise ValueError, but it raised {exc.type_name}: {exc.remote_message}")
+    fail(f"{what} should raise ValueError, but it returned {describe_value(got)}.", diagnosis=diagnosis)
 
 
 # ---------------------------------------------------------------- hand-computed values
@@ -141,13 +212,14 @@ def test_hand_computed_bits(sub):
 
 @public
 def test_zero_probability_contributes_nothing(sub):
-    """0·log 0 = 0: entropy([0.5, 0.5, 0]) is ln 2, not nan"""
+    """0·log 0 = 0: entropy([0.5, 0.5, 0], base=2) is 1 bit, not nan"""
     p = np.array([0.5, 0.5, 0.0])
     check_value(
-        sub.entropy(p),
+        call(sub, "entropy", p, base=2),
         "entropy",
         p,
-        expected=LN2,
+        base=2,
+        expected=1.0,
         hint="an outcome with probability 0 contributes 0 (the limit of x log x as x -> 0); "
         "np.log(0) is -inf and 0 * -inf is nan, so leave those terms out.",
     )
@@ -161,13 +233,6 @@ def test_rows_of_a_2d_input(sub):
     check_value(sub.entropy(p, base=2), "entropy", p, base=2, expected=expected)
 
 
-def test_default_base_is_natural_log(sub):
-    """Without `base` the results are in nats (natural logarithm)"""
-    p, q = np.array([0.2, 0.3, 0.5]), np.array([0.1, 0.6, 0.3])
-    for name in FUNCTIONS:
-        check_value(call(sub, name, p, q), name, p, q)
-
-
 def test_uniform_distribution_has_maximal_entropy(sub):
     """The uniform distribution over 8 outcomes has entropy 3 bits; any other has less"""
     check_value(sub.entropy(np.full(8, 0.125), base=2), "entropy", np.full(8, 0.125), base=2, expected=3.0)
@@ -178,15 +243,6 @@ def test_uniform_distribution_has_maximal_entropy(sub):
     )
 
 
-@pytest.mark.parametrize("base", [2, 10, 0.5, 3.7])
-def test_base_changes_the_unit(sub, base):
-    """log base b = ln / ln b for every function (base 2: bits; a base below 1 gives negative values)"""
-    p = np.array([0.1, 0.4, 0.0, 0.3, 0.2])
-    q = np.array([0.25, 0.25, 0.2, 0.1, 0.2])
-    for name in FUNCTIONS:
-        check_value(call(sub, name, p, q, base=base), name, p, q, base=base)
-
-
 def test_kl_is_not_symmetric(sub):
     """KL([1/2, 1/2] ‖ [1/4, 3/4]) = 1 − ½·log2 3 bits but KL([1/4, 3/4] ‖ [1/2, 1/2]) = ¾·log2 3 − 1"""
     p, q = [0.5, 0.5], [0.25, 0.75]
@@ -195,17 +251,34 @@ def test_kl_is_not_symmetric(sub):
 
 
 def test_cross_entropy_argument_order(sub):
-    """H(p, q) = −Σ p log q: H([1, 0], [½, ½]) = ln 2, while H([½, ½], [1, 0]) = inf"""
+    """H(p, q) = −Σ p log q: in bits H([1, 0], [½, ½]) = 1, while H([½, ½], [1, 0]) = inf"""
     p, q = [1.0, 0.0], [0.5, 0.5]
-    check_value(sub.cross_entropy(p, q), "cross_entropy", p, q, expected=LN2)
+    check_value(call(sub, "cross_entropy", p, q, base=2), "cross_entropy", p, q, base=2, expected=1.0)
     check_value(
-        sub.cross_entropy(q, p),
+        call(sub, "cross_entropy", q, p, base=2),
         "cross_entropy",
         q,
         p,
+        base=2,
         expected=math.inf,
         hint="the second outcome has probability 1/2 under p but 0 under q: log 0 = -inf makes H(p, q) infinite.",
     )
+
+
+def test_default_base_is_natural_log(sub):
+    """Without `base` the results are in nats (natural logarithm)"""
+    p, q = np.array([0.2, 0.3, 0.5]), np.array([0.1, 0.6, 0.3])
+    for name in FUNCTIONS:
+        check_value(call(sub, name, p, q), name, p, q)
+
+
+@pytest.mark.parametrize("base", [2, 10, 0.5, 3.7])
+def test_base_changes_the_unit(sub, base):
+    """log base b = ln / ln b for every function (base 2: bits; a base below 1 gives negative values)"""
+    p = np.array([0.1, 0.4, 0.0, 0.3, 0.2])
+    q = np.array([0.25, 0.25, 0.2, 0.1, 0.2])
+    for name in FUNCTIONS:
+        check_value(call(sub, name, p, q, base=base), name, p, q, base=base)
 
 
 # ---------------------------------------------------------------- zeros and infinities
@@ -299,8 +372,11 @@ def test_inputs_are_not_modified(sub):
 def test_invalid_base_raises(sub, base):
     """base ≤ 0 or base = 1 raise ValueError (log base 1 would divide by zero)"""
     p, q = [0.5, 0.5], [0.25, 0.75]
+    why = "base = 1 is not rejected (log 1 = 0 divides by zero)" if base == 1 else "base ≤ 0 is not rejected"
     for name in FUNCTIONS:
-        expect_value_error(signature(name, p, q, base), sub, name, p, q, base=base)
+        expect_value_error(
+            signature(name, p, q, base), sub, name, p, q, base=base, diagnosis=f"{why}: it must raise ValueError."
+        )
 
 
 NEGATIVE = {
@@ -316,7 +392,12 @@ def test_negative_entries_raise(sub, case):
     """A negative entry raises ValueError, even when the entries sum to 1"""
     name, p, q = NEGATIVE[case]
     expect_value_error(
-        f"{signature(name, p, q)} with {describe(p=p, **({} if q is None else {'q': q}))}", sub, name, p, q
+        f"{signature(name, p, q)} with {describe(p=p, **({} if q is None else {'q': q}))}",
+        sub,
+        name,
+        p,
+        q,
+        diagnosis="negative entries are not rejected: check every entry is ≥ 0, not only the sum.",
     )
 
 
@@ -333,7 +414,12 @@ def test_not_summing_to_one_raises(sub, case):
     """An input (or a row of one) whose sum is more than 1e-6 away from 1 raises ValueError"""
     name, p, q = NOT_NORMALISED[case]
     expect_value_error(
-        f"{signature(name, p, q)} with {describe(p=p, **({} if q is None else {'q': q}))}", sub, name, p, q
+        f"{signature(name, p, q)} with {describe(p=p, **({} if q is None else {'q': q}))}",
+        sub,
+        name,
+        p,
+        q,
+        diagnosis="a distribution whose sum is not 1 is not rejected: check |Σ − 1| ≤ 1e-6 (each row for 2-D).",
     )
 
 

@@ -1,7 +1,7 @@
 """KL divergence with its arguments swapped: computes KL(q||p) = sum q log(q / p)
 instead of KL(p||q).
 
-Diagnosis: KL(q
+Diagnosis: p and q are swapped
 """
 
 import math
