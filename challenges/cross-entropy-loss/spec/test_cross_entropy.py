@@ -161,6 +161,13 @@ def _overflow_variants(logits, target, ignore_index, eps, reduction):
     ]
 
 
+def _float32_values(g):
+    """Whether every finite, nonzero value of g is exactly a float32 number (and there is one):
+    the trace of a float64 input computed in float32 and cast back."""
+    values = g[torch.isfinite(g) & (g != 0)]
+    return values.numel() > 0 and torch.equal(values.float().double(), values)
+
+
 def diagnose(got, logits, target, ignore_index=IGNORE, label_smoothing=0.0, reduction="mean"):
     """The typical mistake the submission's result matches (and the right answer does not), or ''."""
     if not hasattr(got, "shape"):
@@ -187,10 +194,8 @@ def diagnose(got, logits, target, ignore_index=IGNORE, label_smoothing=0.0, redu
             if torch.equal(torch.isfinite(wrong), torch.isfinite(g))
         ]
         return matches[0] if len(matches) == 1 else ""
-    if logits.dtype == F64:  # off by more than float64 rounding, but within float32's: a float32 round trip
-        rtol, atol = magnitude_tolerance(logits.float(), reduction)
-        if torch.allclose(g, expected, rtol=rtol, atol=atol, equal_nan=True):
-            return "float64 logits are computed in float32 (.float()): only float16/bfloat16 go up to float32."
+    if logits.dtype == F64 and _float32_values(g):  # every value a float32 one: a float32 round trip
+        return "float64 logits are computed in float32 (.float()): only float16/bfloat16 go up to float32."
     for wrong, text in _variants(logits, target, ignore_index, label_smoothing, reduction):
         if wrong.shape == g.shape and not _close(wrong, expected) and _close(g, wrong):
             return text
