@@ -16,6 +16,7 @@ from grader.spec import (
     check_unchanged_inputs,
     describe,
     describe_value,
+    diagnosed,
     fail,
     lazy,
     public,
@@ -54,7 +55,8 @@ def oracle(name, p, q=None, base=math.e, **mistake):
 
 def call(sub, name, p, q=None, **kwargs):
     """Call one of the three functions; entropy takes p only. A ValueError on valid inputs
-    whose float sums are not exactly 1 carries the diagnosis of an exact sum check."""
+    whose float sums are not exactly 1 carries the diagnosis of an exact sum check when the
+    same call on one-hot rows (sums of exactly 1) goes through."""
     __tracebackhide__ = True
     fn = getattr(sub, name)
     try:
@@ -62,11 +64,17 @@ def call(sub, name, p, q=None, **kwargs):
     except RemoteException as exc:
         inputs = [p] if name == "entropy" else [p, q]
         if exc.type_name == "ValueError" and _valid(*inputs) and any(_inexact_sum(x) for x in inputs):
-            exc.diagnosis = (
-                "the sum is checked with == 1: valid float sums such as 0.9999999999999999 are rejected; "
-                "allow |Σ − 1| ≤ 1e-6."
-            )
+            exc.diagnosis = diagnosed(lazy(_exact_sum_diagnosis, fn, name, np.shape(p), kwargs))
         raise
+
+
+def _exact_sum_diagnosis(fn, name, shape, kwargs):
+    one_hot = np.zeros(shape)
+    one_hot[..., 0] = 1.0
+    fn(one_hot, **kwargs) if name == "entropy" else fn(one_hot, one_hot, **kwargs)  # raises: no diagnosis
+    return (
+        "the sum is checked with == 1: valid float sums such as 0.9999999999999999 are rejected; allow |Σ − 1| ≤ 1e-6."
+    )
 
 
 def _valid(*inputs):
@@ -130,7 +138,7 @@ def diagnose(got, name, p, q=None, base=math.e):
         return ""
     expected = np.asarray(oracle(name, p, q, base))
     if got.shape == expected.shape and (np.isnan(got) & ~np.isnan(expected)).any() and (np.asarray(p) == 0).any():
-        return "p·log p is nan where p = 0 (0 · −inf): those terms must contribute 0 (0 log 0 = 0)."
+        return "a term with p = 0 gives nan (0 · log 0 = 0 · −inf): such terms must contribute 0 (0 log 0 = 0)."
     if got.ndim == 0 and expected.ndim == 1 and _same(got, np.asarray(expected.sum())):
         return "all the rows are summed into one number (a sum without axis): one value per row, sum along axis=-1."
     found = {

@@ -35,6 +35,7 @@ class Oracle:
         uniform=True,
         unseen_zero=False,
         bos_in_vocab=False,
+        eos_in_vocab=True,
         unseen_to_unigram=False,
         first_tokens=False,
         plain_lower_total=False,
@@ -49,7 +50,7 @@ class Oracle:
         self.plain_lower_total, self.padding_grams = plain_lower_total, padding_grams
         self.history_continuation = history_continuation
         self.grams = []  # one n-gram per word and "</s>" of every padded sentence
-        self.vocab = {"</s>"} | ({"<s>"} if bos_in_vocab else set())
+        self.vocab = ({"</s>"} if eos_in_vocab else set()) | ({"<s>"} if bos_in_vocab else set())
         for sentence in corpus:
             self.vocab.update(sentence)
             tokens = ["<s>"] * (n - 1) + list(sentence) + ["</s>"]
@@ -115,6 +116,7 @@ MISTAKES = [
     ({"lower_discount": False}, NOT_DISCOUNTED),
     ({"unseen_zero": True}, "an unseen context gives 0: it should fall through to the next lower order."),
     ({"bos_in_vocab": True}, '"<s>" is counted in V: V holds the training tokens and "</s>", never "<s>".'),
+    ({"eos_in_vocab": False}, '"</s>" is counted but not in V: V is the training tokens plus "</s>".'),
     (
         {"unseen_to_unigram": True},
         "an unseen context jumps straight to the unigram level: it should fall through one order at a time, "

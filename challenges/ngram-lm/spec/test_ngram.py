@@ -38,6 +38,7 @@ class Oracle:
         *,
         bos_in_vocab=False,
         eos=True,
+        eos_in_vocab=True,
         first_tokens=False,
         k_top_only=False,
         unigram_context=False,
@@ -54,7 +55,7 @@ class Oracle:
             vocab.update(sentence)
             for context, word in self.events(sentence):
                 self.table[context][word] += 1
-        self.vocab = vocab | ({"</s>"} if eos else set()) | ({"<s>"} if bos_in_vocab else set())
+        self.vocab = vocab | ({"</s>"} if eos and eos_in_vocab else set()) | ({"<s>"} if bos_in_vocab else set())
 
     def events(self, sentence):
         tokens = ["<s>"] * (self.n - 1) + list(sentence) + (["</s>"] if self.eos else [])
@@ -101,6 +102,7 @@ class Oracle:
 MISTAKES = [
     ({"bos_in_vocab": True}, '"<s>" is counted in V: V holds the training words and "</s>", never "<s>".'),
     ({"eos": False}, '"</s>" is missing: every sentence ends with one "</s>", which is counted and is in V.'),
+    ({"eos_in_vocab": False}, '"</s>" is counted but not in V: V is the training words plus "</s>".'),
     ({"first_tokens": True}, "the first n-1 tokens of a longer context are kept: only the LAST n-1 tokens count."),
     ({"k_top_only": True}, "k is added to the numerator only: the denominator needs + k·|V| too."),
     (
@@ -138,14 +140,15 @@ def diagnose(got, expected, corpus, n, k, method, *args):
     return found.pop() if len(found) == 1 else ""
 
 
-def diagnosing(fn, *args, diagnosis=""):
-    """``fn(*args)``; an exception the submission raises carries ``diagnosis`` (if the
-    caller recognised why it raised: a dict {exception type name: diagnosis})."""
+def diagnosing(fn, *args, diagnosis=None):
+    """``fn(*args)``; an exception the submission raises carries the diagnosis that
+    ``diagnosis`` (a dict {(exception type name, text in its message): diagnosis}) gives it."""
     __tracebackhide__ = True
     try:
         return fn(*args)
     except RemoteException as exc:
-        exc.diagnosis = (diagnosis or {}).get(exc.type_name, "")
+        found = [d for (kind, text), d in (diagnosis or {}).items() if exc.type_name == kind and text in str(exc)]
+        exc.diagnosis = found[0] if found else ""
         raise
 
 
@@ -181,7 +184,7 @@ def check_prob(lm, word, context, corpus, n, k, expected=None, hint="", returned
     if returned is None:
         unseen = k == 0 and not oracle.table.get(oracle.context(context))
         returned = diagnosing(
-            lm.prob, word, tuple(context), diagnosis={"ZeroDivisionError": UNSEEN_DIVISION} if unseen else None
+            lm.prob, word, tuple(context), diagnosis={("ZeroDivisionError", ""): UNSEEN_DIVISION} if unseen else None
         )
     got = as_number(returned, what)
     if not _close(got, want):
@@ -196,7 +199,11 @@ def check_perplexity(lm, sentences, corpus, n, k, expected=None, hint=""):
     __tracebackhide__ = True
     what = f"NGramLM({n}, k={k:g}).perplexity({_short(sentences)})"
     want = Oracle(corpus, n, k).perplexity(sentences) if expected is None else expected
-    returned = diagnosing(lm.perplexity, sentences, diagnosis={"ValueError": LOG_OF_ZERO} if math.isinf(want) else None)
+    returned = diagnosing(
+        lm.perplexity,
+        sentences,
+        diagnosis={("ValueError", "math domain error"): LOG_OF_ZERO} if math.isinf(want) else None,
+    )
     got = as_number(returned, what)
     if not _close(got, want):
         fail(
