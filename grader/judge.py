@@ -102,6 +102,8 @@ class Judge:
         hits = forbidden.static_scan(source, list(self.challenge.forbidden))
         if hits:
             hit = hits[0]
+            # the verdict is the mistake, named: validate --feedback and the store see it as the diagnosis
+            self.report.diagnosis = f"{hit.name} does the work this challenge asks for: write it yourself"
             return self.finish(
                 Verdict.FORBIDDEN_API,
                 f"line {hit.line}: uses {hit.name}, which this challenge forbids (implement it yourself)",

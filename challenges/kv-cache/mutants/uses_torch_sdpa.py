@@ -1,4 +1,7 @@
-"""Mutant: uses torch's scaled_dot_product_attention with is_causal=True (forbidden, and top-left aligned)."""
+"""Mutant: uses torch's scaled_dot_product_attention with is_causal=True (forbidden, and top-left aligned).
+
+Diagnosis: torch.nn.functional.scaled_dot_product_attention does the work
+"""
 
 import math
 
