@@ -6,7 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import Mistake, RemoteException, check, check_unchanged_inputs, expect_raises, fail, lazy, public
+from grader.spec import (
+    Mistake,
+    RemoteException,
+    check,
+    check_unchanged_inputs,
+    describe_value,
+    expect_raises,
+    fail,
+    lazy,
+    public,
+)
 
 # every UTF-8 length (1 to 4 bytes), no surrogates; built from code points rather than
 # st.characters(), which would rebuild Hypothesis's Unicode table in each fresh judge
@@ -101,7 +111,7 @@ def check_ids(got, text, merges, call, show=False):
     recognised, the mistake."""
     __tracebackhide__ = True
     if not isinstance(got, list) or not all(type(i) is int for i in got):
-        fail(f"{call} should return a list of ints, got {type(got).__name__}: {repr(got)[:80]}")
+        fail(f"{call} should return a list of ints, got {describe_value(got)}")
     want = oracle_encode(text, merges)
     if got == want:
         return

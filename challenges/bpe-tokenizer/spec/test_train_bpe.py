@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import Mistake, RemoteException, check, expect_raises, fail, lazy, public, time_limit
+from grader.spec import Mistake, RemoteException, check, describe_value, expect_raises, fail, lazy, public, time_limit
 
 # ---------------------------------------------------------------- oracle and diagnosis
 
@@ -121,10 +121,10 @@ def as_merges(got, call):
     """The submission's merges as a list of int tuples, or a failure saying what came back."""
     __tracebackhide__ = True
     if not isinstance(got, (list, tuple)):
-        fail(f"{call} should return a list of (int, int) pairs, got {type(got).__name__}")
+        fail(f"{call} should return a list of (int, int) pairs, got {describe_value(got)}")
     for item in got:
         if not (isinstance(item, (list, tuple)) and len(item) == 2 and all(type(x) is int for x in item)):
-            fail(f"{call} should return a list of (int, int) pairs, but one element is {item!r}")
+            fail(f"{call} should return a list of (int, int) pairs, but one element is {describe_value(item)}")
     return [tuple(item) for item in got]
 
 

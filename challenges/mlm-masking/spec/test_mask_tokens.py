@@ -17,7 +17,18 @@ import math
 import pytest
 import torch
 
-from grader.spec import Mistake, check, check_unchanged_inputs, describe, expect_raises, fail, lazy, public, remote_meta
+from grader.spec import (
+    Mistake,
+    check,
+    check_unchanged_inputs,
+    describe,
+    describe_value,
+    expect_raises,
+    fail,
+    lazy,
+    public,
+    remote_meta,
+)
 
 IGNORE = -100
 P_MIN = 1e-6
@@ -68,11 +79,11 @@ def call(sub, ids, mask_id, vocab, what, device=None, **kw):
     out = sub.mask_tokens(ids, mask_id, vocab, **kw)
     check(
         isinstance(out, (tuple, list)) and len(out) == 2,
-        f"{what}: mask_tokens should return a pair (inputs, labels), got {type(out).__name__}",
+        f"{what}: mask_tokens should return a pair (inputs, labels), got {describe_value(out)}",
     )
     inputs, labels = out
     for name, t, dtype in (("inputs", inputs, ids.dtype), ("labels", labels, torch.int64)):
-        check(hasattr(t, "detach"), f"{what}: {name} should be a torch tensor, got {type(t).__name__}")
+        check(hasattr(t, "detach"), f"{what}: {name} should be a torch tensor, got {describe_value(t)}")
         check(
             list(t.shape) == list(ids.shape),
             f"{what}: {name} has shape {list(t.shape)}, expected the input's shape {list(ids.shape)}",

@@ -10,7 +10,17 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import Mistake, RemoteException, check, check_unchanged_inputs, expect_raises, fail, lazy, public
+from grader.spec import (
+    Mistake,
+    RemoteException,
+    check,
+    check_unchanged_inputs,
+    describe_value,
+    expect_raises,
+    fail,
+    lazy,
+    public,
+)
 
 SETTINGS = settings(
     derandomize=True,
@@ -81,16 +91,16 @@ def run(sub, tokens, spans, start):
         )
     check(
         isinstance(out, (tuple, list)) and len(out) == 2,
-        f"{what}: should return a pair (inputs, targets), got {type(out).__name__}",
+        f"{what}: should return a pair (inputs, targets), got {describe_value(out)}",
     )
     for name, value in zip(("inputs", "targets"), out):
         check(
             isinstance(value, list),
-            f"{what}: {name} should be a list, got {type(value).__name__}",
+            f"{what}: {name} should be a list, got {describe_value(value)}",
             diagnosis=f"{name} is returned as a tuple: return lists (list(...))" if isinstance(value, tuple) else "",
         )
         bad = [v for v in value if type(v) is not int]
-        check(not bad, f"{what}: {name} should hold Python ints, found {type(bad[0]).__name__ if bad else ''}")
+        check(not bad, f"{what}: {name} should hold Python ints, found {describe_value(bad[0]) if bad else ''}")
     check_unchanged(sub)
     return what, out[0], out[1]
 

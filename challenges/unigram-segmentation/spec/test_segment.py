@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import RemoteException, check, check_unchanged_inputs, fail, lazy, public, time_limit
+from grader.spec import RemoteException, check, check_unchanged_inputs, describe_value, fail, lazy, public, time_limit
 
 SPACE = "\u2581"  # "▁"
 
@@ -115,7 +115,7 @@ def check_segmentation(got, text, vocab, unk, best, call):
     """Concatenation, validity of each piece, and the total log-prob against ``best``."""
     __tracebackhide__ = True
     if not isinstance(got, list) or not all(isinstance(p, str) for p in got):
-        fail(f"{call} should return a list of str, got {type(got).__name__}: {repr(got)[:80]}")
+        fail(f"{call} should return a list of str, got {describe_value(got)}")
     symbols = transformed(text)
     joined = "".join(got)
     if joined != symbols:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.spec import RemoteException, check, check_unchanged_inputs, fail, lazy, public
+from grader.spec import RemoteException, check, check_unchanged_inputs, describe_value, fail, lazy, public
 
 # ---------------------------------------------------------------- oracle and diagnosis
 
@@ -156,7 +156,7 @@ def check_tokens(got, want, call, diagnosis="", show=False):
     """Compare the tokens; name the first wrong one and, when recognised, the mistake."""
     __tracebackhide__ = True
     if not isinstance(got, list) or not all(isinstance(t, str) for t in got):
-        fail(f"{call} should return a list of str, got {type(got).__name__}: {repr(got)[:80]}")
+        fail(f"{call} should return a list of str, got {describe_value(got)}")
     if got == want:
         return
     if show or len(repr(got)) + len(repr(want)) <= 160:  # short enough to show whole
