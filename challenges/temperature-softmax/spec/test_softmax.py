@@ -85,10 +85,9 @@ def diagnose(got, x, t):
     """The likely mistake when ``got`` matches a known wrong answer (and not the right one), or ''."""
     dtype = getattr(got, "dtype", None)
     if isinstance(got, np.ndarray) and dtype != np.float64:
-        return (
-            f"the result keeps the input's dtype {dtype}: convert the logits with "
-            "np.asarray(logits, dtype=np.float64) and compute in float64."
-        )
+        kept = isinstance(x, np.ndarray) and x.dtype == dtype
+        what = "the result keeps the input's dtype" if kept else "the result has dtype"
+        return f"{what} {dtype}: convert the logits with np.asarray(logits, dtype=np.float64) and compute in float64."
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
