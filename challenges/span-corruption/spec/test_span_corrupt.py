@@ -85,9 +85,7 @@ def run(sub, tokens, spans, start):
         adjacent = any(a == b for (_, b), (a, _) in zip(spans, spans[1:]))
         fail(
             f"{what} raised {exc.type_name}: {exc.remote_message[:200]}; these spans are valid.",
-            diagnosis="adjacent spans are rejected as overlapping: a span may start where the previous one ends"
-            if adjacent and exc.type_name == "ValueError"
-            else "",
+            diagnosis=lazy(diagnose_adjacent_rejected, sub) if adjacent and exc.type_name == "ValueError" else "",
         )
     check(
         isinstance(out, (tuple, list)) and len(out) == 2,
@@ -103,6 +101,18 @@ def run(sub, tokens, spans, start):
         check(not bad, f"{what}: {name} should hold Python ints, found {describe_value(bad[0]) if bad else ''}")
     check_unchanged(sub)
     return what, out[0], out[1]
+
+
+def diagnose_adjacent_rejected(sub):
+    """Adjacent spans raise while the same spans one token apart do not."""
+    tokens = [10, 11, 12, 13, 14, 15]
+    sub.span_corrupt(tokens, [(1, 2), (3, 4)], 99)  # raising here: not about adjacency
+    try:
+        sub.span_corrupt(tokens, [(1, 2), (2, 3)], 99)
+    except RemoteException as exc:
+        if exc.type_name == "ValueError":
+            return "adjacent spans are rejected as overlapping: a span may start where the previous one ends"
+    return ""
 
 
 def check_unchanged(sub):
