@@ -345,7 +345,7 @@ def test_weights_rows_sum_to_one_or_zero(sub, device):
         rtol=1e-5,
         atol=1e-5,
         inputs=describe(Q=Q, K=K, V=V, mask=mask),
-        hint="Normalise over the keys (the last dim); fully masked rows sum to 0.",
+        hint="Each query's weights sum to 1 over its keys, or to 0 when all its keys are masked.",
         diagnosis=lazy(diagnose, weights, Q, K, V, mask),
     )
 
