@@ -466,7 +466,8 @@ def test_inputs_not_modified(sub):
     tokens = hide_masked(random_tokens((2, 4), 5, seed=31), mask)
     for name in FUNCS:
         call(sub, name, logits, tokens, mask)
-        changed = [["logits", "tokens", "mask"][i] for i in sub.last_call.mutated if isinstance(i, int) and i < 3]
+        names = ["logits", "tokens", "mask"]
+        changed = [names[i] if isinstance(i, int) and i < 3 else str(i) for i in sub.last_call.mutated]
         check(
             not changed,
             f"{name}(logits, tokens, mask) modified {', '.join(changed)} in place; inputs must be left unchanged.",
