@@ -300,7 +300,7 @@ def check_close(
     if (g_nan != e_nan).any():
         i = int(np.flatnonzero(g_nan != e_nan)[0])
         state = "nan" if g_nan.flat[i] else f"{g.flat[i]:.6g}"
-        want = "nan" if e_nan.flat[i] else "a number"
+        want = "nan" if e_nan.flat[i] else f"{e.flat[i]:.6g}"
         fail(f"{what} is {state} at {_index(i, g.shape)} where {want} was expected.{context()}")
     g_inf, e_inf = np.isinf(g), np.isinf(e)
     inf_mismatch = (g_inf | e_inf) & ~(g == e)
