@@ -178,11 +178,16 @@ def describe_value(value: Any) -> str:
 
 
 def expect_raises(
-    exception: type[BaseException], fn: Callable[..., Any], *args: Any, call: str = "", **kwargs: Any
+    exception: type[BaseException],
+    fn: Callable[..., Any],
+    *args: Any,
+    call: str = "",
+    diagnosis: str | Callable[[], str] = "",
+    **kwargs: Any,
 ) -> BaseException:
     """``fn(*args, **kwargs)`` must raise ``exception``; returns it. Otherwise a Wrong
     Answer that names the call (``call``, default ``fn(args...)``) and what came instead:
-    the value it returned, or the other exception it raised."""
+    the value it returned, or the other exception it raised (with ``diagnosis``, as `fail`)."""
     __tracebackhide__ = True
     if not call:
         remote = isinstance(fn, (RemoteObject, RemoteMethod))
@@ -195,8 +200,11 @@ def expect_raises(
     except exception as exc:
         return exc
     except RemoteException as exc:
-        fail(f"{call} should raise {exception.__name__}, but it raised {exc.type_name}: {exc.remote_message}")
-    fail(f"{call} should raise {exception.__name__}, but it returned {describe_value(value)}.")
+        fail(
+            f"{call} should raise {exception.__name__}, but it raised {exc.type_name}: {exc.remote_message}",
+            diagnosis=diagnosis,
+        )
+    fail(f"{call} should raise {exception.__name__}, but it returned {describe_value(value)}.", diagnosis=diagnosis)
 
 
 def _short_repr(value: Any) -> str:

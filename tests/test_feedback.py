@@ -76,6 +76,10 @@ def test_expect_raises_names_the_call_and_what_came_back(sub):
     except Mistake as exc:
         assert str(exc).startswith("acc.add('x') should raise ValueError, but it raised TypeError: "), str(exc)
     assert "unsupported" in str(expect_raises(TypeError, acc.add, "x"))
+    try:
+        expect_raises(ValueError, sub.total, [], call="total([])", diagnosis="an empty list is not refused")
+    except Mistake as exc:
+        assert str(exc) == "total([]) should raise ValueError, but it returned 0." and exc.diagnosis.startswith("an")
     assert describe_value(acc) == "an Accumulator object" and repr(acc) == "<Accumulator object>"
 
 
