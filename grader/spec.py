@@ -326,9 +326,19 @@ def check_close(
         fail(
             f"{what} differs from the expected values at {int(bad.sum())} of {g.size} positions: "
             f"max abs error {float(err.max()):.3g}, max rel error {float(rel.max()):.3g}; "
-            f"worst at {_index(i, g.shape)} (expected {e.flat[i]:.6g}, got {g.flat[i]:.6g}); "
+            f"worst at {_index(i, g.shape)} (expected {_distinct(e.flat[i], g.flat[i])}); "
             f"tolerance rtol={rtol:g}, atol={atol:g}.{context()}"
         )
+
+
+def _distinct(expected: float, got: float) -> str:
+    """``expected 0.26007, got 0.26007`` reads as no error at all: show as many digits as
+    it takes (up to 17) for two different values to print differently."""
+    for digits in (6, 9, 12, 17):
+        e, g = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if e != g:
+            break
+    return f"{e}, got {g}"
 
 
 def check_grads(result: GradResult, expected: dict, *, what: str = "gradient", **kwargs: Any) -> None:

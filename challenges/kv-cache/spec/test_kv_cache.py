@@ -459,10 +459,10 @@ def test_passed_cache_not_modified(sub, device):
         mutated = sub.last_call.mutated
         check(
             not any(m in (1, "cache") for m in mutated),
-            "forward(x, cache) modified the cache dict it was passed (a step of 2 tokens after 4 cached): build "
-            "and return a new dict, e.g. {'k': torch.cat([cache['k'], k], dim=2), ...}; the caller may still "
-            "need the old cache (for example to try another continuation).",
-            diagnosis="The cache dict passed in is updated (cache['k'] = ...): build and return a new dict.",
+            "forward(x, cache) modified the cache dict it was passed (a step of 2 tokens after 4 cached); the "
+            "caller may still need the old cache (for example to try another continuation).",
+            diagnosis="The cache dict passed in is updated (cache['k'] = ...): build and return a new dict, "
+            "e.g. {'k': torch.cat([cache['k'], k], dim=2), ...}.",
         )
         check_caches([new_cache], W, x, 4, [6], device=device)
 

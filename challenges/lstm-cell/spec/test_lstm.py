@@ -347,7 +347,7 @@ def in_place_update(sub):
     return ""
 
 
-@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
 def test_initialisation_follows_torch(sub, bias):
     """Every parameter is drawn from U(-1/√H, 1/√H): inside the bound, spread over it, not all equal"""
     input_size, hidden_size = 16, 32
@@ -520,7 +520,8 @@ def test_sequence_matches_torch_lstm(sub, device):
     """lstm over 6 steps from a zero state equals torch.nn.LSTM: outputs [T, B, H] and the final (h, c)"""
     cell, sd = new_cell(sub, device, 3, 4, seed=100)
     x = randn(6, 2, 3, seed=101, dtype=F64)
-    check_sequence(run_lstm(sub, x, cell, what="lstm(x, cell)"), sd, x, None, device=device, seed=100)
+    got = run_lstm(sub, x, cell, what="lstm(x, cell)")
+    check_sequence(got, sd, x, None, device=device, seed=100, what="lstm(x, cell)")
 
 
 def test_sequence_from_initial_state(sub, device):
