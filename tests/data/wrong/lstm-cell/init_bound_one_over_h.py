@@ -3,8 +3,6 @@
 Diagnosis: U(-1/H, 1/H)
 """
 
-import math
-
 import torch
 from torch import nn
 
