@@ -20,4 +20,4 @@ def greedy_decode(model, prompt: torch.Tensor, max_new_tokens: int, eos_id: int 
         ids = torch.cat([ids, next_id.view(1)])  # (t + 1,)
         if eos_id is not None and int(next_id) == eos_id:
             break
-    return ids[len(prompt):]
+    return ids[len(prompt) :]
