@@ -45,6 +45,14 @@ def test_challenge_validates_warm_and_cold_alike(path):
         assert check.reference == "Accepted" and check.stub.startswith("0/")
         return
     assert len(check.mutants) >= 5
+    # the first failure teaches: each mutant's says the mistake its docstring's "Diagnosis:"
+    # line names (a mutant that runs out of time or calls a forbidden API may have none: no
+    # check fails for it, and its verdict names what it did)
+    exempt = ("Time Limit Exceeded", "Forbidden API")
+    undiagnosed = [m.name for m in check.mutants if not m.expected and m.verdict not in exempt]
+    assert not undiagnosed, f"mutants with no 'Diagnosis:' line: {undiagnosed}"
+    assert all(m.diagnosed for m in check.mutants if m.expected)  # (validate's problems say which)
+    assert {m.name: m.diagnosis for m in check.mutants} == {m.name: m.diagnosis for m in cold.mutants}
     hints = re.findall(r"^## Hint (\d+)", (path / "hints.md").read_text(), re.M)
     assert hints == ["1", "2", "3"]
 
