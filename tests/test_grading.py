@@ -79,6 +79,8 @@ def test_tensor_mutants_get_dtype_message_and_forbidden_call():
     forbidden = grade(TENSOR, TENSOR / "mutants" / "uses_mul.py", device="cpu")
     assert forbidden.verdict == "Forbidden API"
     assert "torch.Tensor.mul" in forbidden.message
+    # a call caught at run time names the mistake as the static scan does
+    assert forbidden.diagnosis == "torch.Tensor.mul does the work this challenge asks for: write it yourself"
 
 
 def test_public_only_runs_public_tests():

@@ -1,4 +1,7 @@
-"""Calls the forbidden scipy.special.softmax."""
+"""Calls the forbidden scipy.special.softmax.
+
+Diagnosis: does the work this challenge asks for
+"""
 
 from __future__ import annotations
 
