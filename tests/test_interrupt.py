@@ -27,7 +27,12 @@ from tests.conftest import ROOT, processes_mentioning, server_descendants
 SLUG = "temperature-softmax"  # numpy, scipy, matplotlib and torch in every worker: slow to restart
 ANSWERS = {
     "busy_loop": "def softmax_with_temperature(logits, temperature=1.0):\n    while True:\n        pass\n",
-    "crash_loop": "import ctypes\n\n\ndef softmax_with_temperature(logits, temperature=1.0):\n    ctypes.string_at(0)\n",
+    # each call ends its worker after 2 s: without the wait, a warm grading's two crashes
+    # (then fail-fast) end it, Crashed, before the signal comes
+    "crash_loop": (
+        "import ctypes\nimport time\n\n\ndef softmax_with_temperature(logits, temperature=1.0):\n"
+        "    time.sleep(2)\n    ctypes.string_at(0)\n"
+    ),
 }
 PLOT = "\n\ndef plot_temperature_effect(logits, temperatures):\n    return softmax_with_temperature(logits)\n"
 
