@@ -262,10 +262,15 @@ EXAMPLE = (
 def test_prompt_example(sub):
     """The prompt's worked example: outputs [[0.9051, 0]], [[0.4621, 0.4986]], [[-0.0014, 0.6463]]"""
     got = run(sub, EXAMPLE)
-    check_result(got, EXAMPLE, device="cpu", what="the prompt's example")
+    check_result(got, EXAMPLE, device="cpu", what="rnn_forward on the example")
     hand = torch.tensor([[[0.9051, 0.0]], [[0.4621, 0.4986]], [[-0.0014, 0.6463]]], dtype=F64)
     check_close(
-        got[0], hand, what="the prompt's example: outputs", atol=1e-4, rtol=0, diagnosis=lazy(diagnose, got, EXAMPLE)
+        got[0],
+        hand,
+        what="rnn_forward on the example: outputs (to 4 decimals)",
+        atol=1e-4,
+        rtol=0,
+        diagnosis=lazy(diagnose, got, EXAMPLE),
     )
 
 
