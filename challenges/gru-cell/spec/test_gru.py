@@ -82,6 +82,9 @@ MISTAKES = {
     "r must scale (W_hn h + b_hn).",
     "swap_rz": "It matches the reset and update gates swapped (the 3H blocks taken in the order z, r, n): "
     "torch stacks them r, z, n, so rows 0:H are the reset gate r and rows H:2H the update gate z.",
+    "reset_whole": "It matches the reset gate applied to the whole candidate pre-activation, "
+    "n = tanh(r ⊙ (W_in x + b_in + W_hn h + b_hn)): r scales only the hidden part, "
+    "n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
     "flip": "It matches the interpolation flipped, h' = z ⊙ n + (1 − z) ⊙ h: in torch z keeps the old state, "
     "h' = (1 − z) ⊙ n + z ⊙ h.",
     "sigmoid_n": "It matches a candidate n with the sigmoid: n = tanh(...), so it can be negative.",
@@ -94,6 +97,12 @@ MISTAKES = {
     "h_last_first": "It matches h_last taken from the first step: h_last is the state after the LAST step, "
     "equal to outputs[-1].",
 }
+for _order in ("rnz", "zrn", "znr", "nrz", "nzr"):
+    if _order != "zrn":  # z, r, n is the swap above
+        MISTAKES[f"order_{_order}"] = (
+            f"It matches the 3H blocks taken in the order {', '.join(_order)}: torch stacks them r, z, n "
+            "(rows 0:H reset gate, H:2H update gate, 2H:3H candidate)."
+        )
 SEQUENCE_ONLY = ("state_ignored", "h_not_carried", "h_last_first")
 
 
@@ -103,7 +112,7 @@ def manual_step(sd, x, h, mistake=""):
     zeros = torch.zeros(3 * H, dtype=F64)
     b_ih = zeros if mistake == "no_bias_ih" else sd.get("bias_ih", zeros)
     b_hh = zeros if mistake == "no_bias_hh" else sd.get("bias_hh", zeros)
-    order = "zrn" if mistake == "swap_rz" else "rzn"
+    order = "zrn" if mistake == "swap_rz" else mistake.removeprefix("order_") if mistake.startswith("order_") else "rzn"
     W_i, W_h = dict(zip(order, sd["weight_ih"].chunk(3))), dict(zip(order, sd["weight_hh"].chunk(3)))
     b_i, b_h = dict(zip(order, b_ih.chunk(3))), dict(zip(order, b_hh.chunk(3)))
     gate = torch.tanh if mistake == "tanh_gates" else torch.sigmoid
@@ -114,6 +123,8 @@ def manual_step(sd, x, h, mistake=""):
         pre = from_x + (r * h) @ W_h["n"].T + b_h["n"]
     elif mistake == "b_hn_outside":
         pre = from_x + r * (h @ W_h["n"].T) + b_h["n"]
+    elif mistake == "reset_whole":
+        pre = r * (from_x + h @ W_h["n"].T + b_h["n"])
     elif mistake == "no_reset":
         pre = from_x + h @ W_h["n"].T + b_h["n"]
     else:
@@ -216,6 +227,8 @@ def run_gru(sub, x, cell, *h, what="gru(x, cell, h)"):
         diagnosis="The outputs are stacked batch first, [B, T, H]: stack them along dim 0, time first "
         "(torch.stack(outputs))."
         if shape[:2] == [B, T] and T != B
+        else "The outputs include the initial state: outputs[t] is the state after reading x[t], T entries."
+        if shape[:2] == [T + 1, B]
         else "",
     )
     return out, got[1]
@@ -381,6 +394,14 @@ def test_single_step_sizes(sub, device, input_size, hidden_size, batch):
     check_step(cell(x, h), sd, x, h, device=device, seed=10 + input_size)
 
 
+def test_non_contiguous_inputs(sub, device):
+    """x and h that are non-contiguous views (a transpose, a strided slice) give the same h'"""
+    cell, sd = new_cell(sub, device, 5, 4, seed=15)
+    x = randn(5, 3, seed=16, dtype=F64).T  # (3, 5), non-contiguous
+    h = randn(3, 8, seed=17, dtype=F64)[:, ::2]  # (3, 4), every other column
+    check_step(cell(x, h), sd, x, h, device=device, seed=15, what="cell(x transposed, h strided)")
+
+
 def zero_state_mistake(cell, x, sd):
     """Why cell(x) fails where cell(x, zeros like x) works: the zero state's dtype, or ''."""
     zeros = torch.zeros(x.shape[0], sizes(sd)[1], dtype=x.dtype)
@@ -457,12 +478,6 @@ def test_bad_x_raises_value_error(sub, shape):
         call=f"GRUCell(4, 3)(x of shape {shape})",
         diagnosis=X_NOT_CHECKED + " (the matrix product's own error is a RuntimeError).",
     )
-
-
-def test_bad_x_is_not_accepted_silently(sub):
-    """A 1-D x of length input_size is rejected, not read as a batch"""
-    cell = sub.GRUCell(4, 3)
-    expect_raises(ValueError, cell, randn(4, seed=72), call="GRUCell(4, 3)(x of shape [4])", diagnosis=X_NOT_CHECKED)
 
 
 # ---------------------------------------------------------------- gradients of one step
