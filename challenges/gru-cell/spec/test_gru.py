@@ -97,12 +97,11 @@ MISTAKES = {
     "h_last_first": "It matches h_last taken from the first step: h_last is the state after the LAST step, "
     "equal to outputs[-1].",
 }
-for _order in ("rnz", "zrn", "znr", "nrz", "nzr"):
-    if _order != "zrn":  # z, r, n is the swap above
-        MISTAKES[f"order_{_order}"] = (
-            f"It matches the 3H blocks taken in the order {', '.join(_order)}: torch stacks them r, z, n "
-            "(rows 0:H reset gate, H:2H update gate, 2H:3H candidate)."
-        )
+for _order in ("rnz", "znr", "nrz", "nzr"):  # the other orders of the blocks (z, r, n is swap_rz)
+    MISTAKES[f"order_{_order}"] = (
+        f"It matches the 3H blocks taken in the order {', '.join(_order)}: torch stacks them r, z, n "
+        "(rows 0:H reset gate, H:2H update gate, 2H:3H candidate)."
+    )
 SEQUENCE_ONLY = ("state_ignored", "h_not_carried", "h_last_first")
 
 
@@ -112,7 +111,11 @@ def manual_step(sd, x, h, mistake=""):
     zeros = torch.zeros(3 * H, dtype=F64)
     b_ih = zeros if mistake == "no_bias_ih" else sd.get("bias_ih", zeros)
     b_hh = zeros if mistake == "no_bias_hh" else sd.get("bias_hh", zeros)
-    order = "zrn" if mistake == "swap_rz" else mistake.removeprefix("order_") if mistake.startswith("order_") else "rzn"
+    order = "rzn"  # the blocks of 3H rows as torch stacks them
+    if mistake == "swap_rz":
+        order = "zrn"
+    elif mistake.startswith("order_"):
+        order = mistake.removeprefix("order_")
     W_i, W_h = dict(zip(order, sd["weight_ih"].chunk(3))), dict(zip(order, sd["weight_hh"].chunk(3)))
     b_i, b_h = dict(zip(order, b_ih.chunk(3))), dict(zip(order, b_hh.chunk(3)))
     gate = torch.tanh if mistake == "tanh_gates" else torch.sigmoid
