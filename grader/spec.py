@@ -173,6 +173,8 @@ def describe_value(value: Any) -> str:
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         kind = "tensor" if hasattr(value, "detach") else "numpy array"
         return f"a {kind} {_dtype_name(value.dtype)}{list(value.shape)}"
+    if isinstance(value, (tuple, list)) and any(hasattr(v, "shape") or isinstance(v, RemoteObject) for v in value):
+        return f"a {type(value).__name__} ({', '.join(describe_value(v) for v in value)})"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

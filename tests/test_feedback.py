@@ -101,6 +101,7 @@ def test_diagnosing_names_the_mistake_of_a_failure_in_its_block(sub):
     except Mistake as exc:
         assert exc.diagnosis == "the first one stands"
     assert describe_value(np.zeros(2)) == "a numpy array float64[2]"
+    assert describe_value((np.zeros(2), 3)) == "a tuple (a numpy array float64[2], 3)"
 
 
 def test_warnings_are_shown_once_without_library_paths(sub):
