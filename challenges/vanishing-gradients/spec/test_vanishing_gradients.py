@@ -213,7 +213,10 @@ def test_one_entry_per_step_last_is_sqrt_BH(sub):
         list(got.shape) == [5],
         f"hidden_grad_norms(x of shape [5, 3, 2], ...) should return a tensor of shape [T] = [5] (one norm per "
         f"step), got shape {list(got.shape)}",
-        diagnosis=why,
+        diagnosis="It has one norm per batch element ([T, B]): take the 2-norm over all B·H entries of each "
+        "gradient (g.norm(), not g.norm(dim=-1))."
+        if list(got.shape) == [5, 3]
+        else why,
     )
     check_close(
         got[-1],
@@ -408,38 +411,51 @@ CLIP_MISTAKES = {
 }
 
 
-def _close_list(got, want, rtol):
+def _gap(right, wrong):
+    """How far apart two answers are, relative to the right one's size (tensors lists or floats)."""
+    if isinstance(right, float):
+        return abs(right - wrong) / max(abs(right), 1e-30)
+    if len(right) != len(wrong) or any(r.shape != w.shape for r, w in zip(right, wrong)):
+        return 1.0
+    size = max((float(r.abs().max()) for r in right if r.numel()), default=0.0)
+    diff = max((float((r - w).abs().max()) for r, w in zip(right, wrong) if r.numel()), default=0.0)
+    return diff / max(size, 1e-30)
+
+
+def _matches(got, wrong, tol):
+    """Whether the answer ``got`` equals the variant ``wrong`` within the relative tolerance ``tol``."""
+    if isinstance(wrong, float):
+        return isinstance(got, (int, float)) and abs(float(got) - wrong) <= tol * max(abs(wrong), 1e-30)
     return (
         isinstance(got, (list, tuple))
-        and len(got) == len(want)
-        and all(_near(g, w, rtol=rtol, atol=0.0) for g, w in zip(got, want))
+        and len(got) == len(wrong)
+        and all(hasattr(g, "shape") and tuple(g.shape) == tuple(w.shape) for g, w in zip(got, wrong))
+        and _gap(wrong, [g.double() for g in got]) <= tol
     )
 
 
-def _close_float(got, want, rtol):
-    return isinstance(got, (int, float)) and math.isclose(float(got), want, rel_tol=rtol, abs_tol=1e-12)
+def diagnose_clip(got, grads, max_norm):
+    """The typical clipping mistake ``got`` = (tensors, norm) matches, or ''.
 
-
-def diagnose_clip(got, grads, max_norm, rtol=1e-9):
-    """The typical clipping mistake ``got`` = (tensors, norm) matches (and the right answer does not), or ''."""
+    A variant counts only where it differs from the right answer, and ``got`` must be ten times
+    closer to it than that difference (the 1e-6 and >= variants differ by ~1e-7 only)."""
     if not (isinstance(got, (list, tuple)) and len(got) == 2):
         return ""
     got_list, got_norm = got
+    if hasattr(got_norm, "shape") and got_norm.numel() == 1:
+        got_norm = float(got_norm)
     right_list, right_norm = clip_variant(grads, max_norm)
-    if hasattr(got_norm, "shape") and not isinstance(got_norm, float):
-        got_norm = float(got_norm) if got_norm.numel() == 1 else got_norm
     for name, (message, by_values) in CLIP_MISTAKES.items():
         wrong_list, wrong_norm = clip_variant(grads, max_norm, name)
-        if by_values:
-            if not _close_list(right_list, wrong_list, rtol) and _close_list(got_list, wrong_list, rtol):
-                return message
-        elif not _close_float(right_norm, wrong_norm, rtol) and _close_float(got_norm, wrong_norm, rtol):
+        right, wrong, answer = (right_list, wrong_list, got_list) if by_values else (right_norm, wrong_norm, got_norm)
+        gap = _gap(right, wrong)
+        if gap > 1e-12 and _matches(answer, wrong, min(1e-3, gap / 10)):
             return message
     return ""
 
 
 # (rtol, atol) for the clipped tensors: float64 allows a norm accumulated in float32
-CLIP_TOLERANCE = {F64: (1e-6, 1e-12), torch.float32: (1.3e-6, 1e-7), torch.float16: (1e-3, 1e-4)}
+CLIP_TOLERANCE = {F64: (1e-6, 1e-12), torch.float32: (1.3e-6, 1e-7), torch.float16: (1e-3, 1e-3)}
 
 
 def run_clip(sub, grads, max_norm, *, device, exact=False):
@@ -457,7 +473,9 @@ def run_clip(sub, grads, max_norm, *, device, exact=False):
     check(
         isinstance(norm, float),
         f"{call}: the returned norm should be a Python float, got {describe_value(norm)}",
-        diagnosis="The norm is returned as a tensor: return float(total_norm) (or .item()).",
+        diagnosis="The norm is returned as a tensor: return float(total_norm) (or .item())."
+        if hasattr(norm, "shape")
+        else "",
     )
     want_list, want_norm = clip_variant(grads, max_norm)
     check(
