@@ -190,8 +190,8 @@ def run_norms(sub, args, *, device, seed=None, dtype=None, kind="grad", rtol=Non
 
 
 def orthogonal_4():
-    """A fixed 4×4 orthogonal matrix (not symmetric): a rotation by 90° in each of two planes, mixed."""
-    rot = torch.tensor([[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 1.0, 0.0]])
+    """A fixed 4×4 orthogonal matrix, not symmetric: a Hadamard matrix / 2, then a rotation by 90° in one plane."""
+    rot = torch.tensor([[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
     mix = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0]])
     return (rot @ mix / 2).to(F64)  # (4, 4), QᵀQ = I
 
