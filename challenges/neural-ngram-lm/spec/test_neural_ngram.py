@@ -210,7 +210,10 @@ def shape_mistake(got, V, n, m, h):
             "nn.Linear(context_size * embed_dim, hidden_dim)."
         )
     if "hidden.weight" in got and "hidden.bias" not in got:
-        return "hidden has no bias: use nn.Linear(context_size * embed_dim, hidden_dim), with its bias (d in Bengio's a = tanh(H e + d))."
+        return (
+            "hidden has no bias: use nn.Linear(context_size * embed_dim, hidden_dim), with its bias "
+            "(d in Bengio's a = tanh(H e + d))."
+        )
     extra = sorted(set(got) - set(want))
     if any(got[name] == [V, n * m] for name in extra):
         return (
@@ -474,8 +477,11 @@ def corpus():
 
 
 def worker_torch(sub):
-    """The worker's own torch module, to seed its global RNG (the learner's initialisation
-    draws from it) and to build a LogSoftmax there, so the loss's gradient is one call."""
+    """The worker's own torch module: to seed its global RNG (the learner's initialisation
+    draws from it) and to run ``torch.func.functional_call`` there, so that each training
+    step is one round trip. The proxy reads no dunder attribute, hence the fetch of the
+    learner's module's ``__builtins__`` by hand (a grader helper that seeds the worker
+    would be cleaner)."""
     builtins = RemoteMethod(sub, "__builtins__")._fetch()
     return builtins["__import__"]("torch")
 
@@ -503,6 +509,7 @@ class Adam:
 
 
 def nll(log_probs, targets):
+    """The mean negative log-likelihood of ``targets`` under ``log_probs`` [N, V], as a float."""
     return float(-log_probs.double().gather(1, targets[:, None]).mean())
 
 
@@ -531,23 +538,24 @@ def test_learns_the_toy_corpus(sub):
     for seed in (0, 1, 2):
         rt.manual_seed(seed)
         model = sub.NeuralNgramLM(V, 2, 16, 32)
-        params = {f"0.{name}": value.float().clone() for name, value in model.state_dict().items()}
-        initial = {name.removeprefix("0."): value.clone() for name, value in params.items()}
-        net = rt.nn.Sequential(model, rt.nn.LogSoftmax(dim=1))  # the model's log-probabilities [N, V]
+        initial = {name: value.clone() for name, value in model.state_dict().items()}
+        # net(context) = the model's log-probabilities [N, V]; its parameters are the model's, prefixed "0."
+        net = rt.nn.Sequential(model, rt.nn.LogSoftmax(dim=1))
+        params = {f"0.{name}": value.float() for name, value in initial.items() if value.is_floating_point()}
         first = logits_of(model, pairs, f"NeuralNgramLM({V}, 2, 16, 32)(context)")
         check(
             list(first.shape) == [N, V],
             f"NeuralNgramLM({V}, 2, 16, 32)(context of shape [{N}, 2]) should return logits [{N}, {V}], "
             f"got {list(first.shape)}",
         )
-        adam, losses, step = Adam(params, LR), [], rt.func.functional_call
-        for _ in range(STEPS):  # one round trip a step: the loss's gradient at the weights ``params``
+        adam, losses, functional_call = Adam(params, LR), [], rt.func.functional_call
+        for _ in range(STEPS):  # one round trip a step: the loss and its gradient at the weights ``params``
             result = sub.grad_call(
-                step, net, params, (pairs,), wrt=[(1, name) for name in params], grad_outputs=upstream
+                functional_call, net, params, (pairs,), wrt=[(1, name) for name in params], grad_outputs=upstream
             )
             losses.append(nll(result.output, targets))
-            adam.step({name: result.input_grads.get((1, name)) for name in params})
-        final = nll(step(net, params, (pairs,)), targets)
+            adam.step({name: result.input_grads.get((1, name)) for name in params})  # updates ``params``
+        final = nll(functional_call(net, params, (pairs,)), targets)
         check(
             math.isfinite(final) and final <= entropy - MARGIN,
             f"after {STEPS} steps with seed {seed} the loss is {final:.4f} nats (it started at {losses[0]:.4f}); "
