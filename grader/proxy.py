@@ -424,7 +424,9 @@ class Session:
         if kind == "forbidden":
             names = ", ".join(error.get("names") or []) or "a forbidden API"
             exc = ForbiddenAPI(f"the submission called {names}, which this challenge forbids")
-            exc.diagnosis = f"{names} does the work this challenge asks for: write it yourself"  # as judge's static scan
+            exc.diagnosis = (
+                f"{names} does the work this challenge asks for: write it yourself"  # as judge's static scan
+            )
             return exc
         if kind == "memory":
             return MemoryLimitExceeded(
@@ -618,6 +620,12 @@ class Submission(RemoteObject):
             exc.remote_message = f"{exc.remote_message} (in the call {where})"
             exc.args = (exc.remote_message,)
         raise exc
+
+    def seed(self, seed: int) -> None:
+        """Seed the worker's global RNGs (torch, numpy, random), as ``torch.manual_seed(seed)``
+        would in the learner's own script: their model's random initialisation is then
+        reproducible."""
+        self._op("seed", seed=seed)
 
     def rng_digest(self) -> str:
         """A digest of the worker's global RNG states (torch, numpy, random)."""

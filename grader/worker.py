@@ -211,6 +211,21 @@ class Worker:
             obj = obj.to(device)
         return self.to_handle(obj), {}
 
+    def op_seed(self, request: dict):
+        """Seed every global RNG (torch, numpy, random) with ``seed``: a spec reproduces a
+        learner's random initialisation, as ``torch.manual_seed(seed)`` before it would."""
+        seed = int(request["seed"])
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.manual_seed(seed)
+        np = sys.modules.get("numpy")
+        if np is not None:
+            np.random.seed(seed)
+        import random
+
+        random.seed(seed)
+        return None, {}
+
     def op_rng_digest(self, request: dict):
         """A digest of every global RNG state, to prove a submission left them alone."""
         digest = hashlib.sha256()

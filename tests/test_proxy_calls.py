@@ -51,6 +51,13 @@ def test_call_each_stops_at_the_failing_call_and_names_it(sub):
     assert "(in the call acc.add('y') after adding 1)" in str(info.value)
 
 
+def test_seed_seeds_the_workers_global_rngs(sub):
+    sub.seed(7)
+    first = sub.draw()
+    sub.seed(7)
+    assert sub.draw() == first and sub.draw() != first
+
+
 def test_call_each_reports_a_forbidden_call(sub):
     with pytest.raises(ForbiddenAPI):
         sub.call_each(sub.fsum_total, [([1.0],), ([2.0],)])
@@ -58,6 +65,11 @@ def test_call_each_reports_a_forbidden_call(sub):
 
 SUBMISSION = """
 import importlib
+import random
+
+
+def draw():
+    return random.random()
 
 
 def total(xs):
@@ -91,5 +103,5 @@ def test_method_calls_and_call_each_in_the_worker(tmp_path):
     submission.write_text(SUBMISSION)
     report = grade(challenge, submission)
     calls = [t for t in report.tests if "test_calls.py" in t.id]
-    assert len(calls) == 5
+    assert len(calls) == 6
     assert all(t.outcome == "passed" for t in calls), [(t.name, t.message) for t in calls if t.outcome != "passed"]

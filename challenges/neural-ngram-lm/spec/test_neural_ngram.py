@@ -9,7 +9,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.proxy import RemoteMethod
 from grader.spec import (
     RemoteException,
     check,
@@ -476,16 +475,6 @@ def corpus():
     return len(vocab), pairs, targets, float(-(p * p.log()).sum())
 
 
-def worker_torch(sub):
-    """The worker's own torch module: to seed its global RNG (the learner's initialisation
-    draws from it) and to run ``torch.func.functional_call`` there, so that each training
-    step is one round trip. The proxy reads no dunder attribute, hence the fetch of the
-    learner's module's ``__builtins__`` by hand (a grader helper that seeds the worker
-    would be cleaner)."""
-    builtins = RemoteMethod(sub, "__builtins__")._fetch()
-    return builtins["__import__"]("torch")
-
-
 class Adam:
     """torch.optim.Adam's update (betas 0.9, 0.999, eps 1e-8), run in the judge on the
     parameters the learner's model holds (torch.optim would import torch._dynamo, ~0.6 s)."""
@@ -527,7 +516,6 @@ def zero_init(sd):
 
 def test_learns_the_toy_corpus(sub):
     """seeds 0, 1, 2: NeuralNgramLM(V, 2, 16, 32), Adam(lr=1e-2), 200 full-batch steps: loss >= 0.5 nats below H"""
-    rt = worker_torch(sub)
     V, pairs, targets, entropy = corpus()
     N = len(targets)
     upstream = -torch.nn.functional.one_hot(targets, V).float() / N  # d mean NLL / d log-probs
@@ -536,26 +524,24 @@ def test_learns_the_toy_corpus(sub):
         f"{N} (context, next token) pairs of a toy corpus of {len(TEXT.split())} words"
     )
     for seed in (0, 1, 2):
-        rt.manual_seed(seed)
+        sub.seed(seed)  # the worker's torch.manual_seed(seed): the learner's own initialisation
         model = sub.NeuralNgramLM(V, 2, 16, 32)
         initial = {name: value.clone() for name, value in model.state_dict().items()}
-        # net(context) = the model's log-probabilities [N, V]; its parameters are the model's, prefixed "0."
-        net = rt.nn.Sequential(model, rt.nn.LogSoftmax(dim=1))
-        params = {f"0.{name}": value.float() for name, value in initial.items() if value.is_floating_point()}
+        # net(params, context) = the model's log-probabilities [N, V] at the weights ``params`` (grader code)
+        net = sub.make_fixture("LogProbs", model)
+        params = {name: value.float() for name, value in initial.items() if value.is_floating_point()}
         first = logits_of(model, pairs, f"NeuralNgramLM({V}, 2, 16, 32)(context)")
         check(
             list(first.shape) == [N, V],
             f"NeuralNgramLM({V}, 2, 16, 32)(context of shape [{N}, 2]) should return logits [{N}, {V}], "
             f"got {list(first.shape)}",
         )
-        adam, losses, functional_call = Adam(params, LR), [], rt.func.functional_call
+        adam, losses = Adam(params, LR), []
         for _ in range(STEPS):  # one round trip a step: the loss and its gradient at the weights ``params``
-            result = sub.grad_call(
-                functional_call, net, params, (pairs,), wrt=[(1, name) for name in params], grad_outputs=upstream
-            )
+            result = sub.grad_call(net, params, pairs, wrt=[(0, name) for name in params], grad_outputs=upstream)
             losses.append(nll(result.output, targets))
-            adam.step({name: result.input_grads.get((1, name)) for name in params})  # updates ``params``
-        final = nll(functional_call(net, params, (pairs,)), targets)
+            adam.step({name: result.input_grads.get((0, name)) for name in params})  # updates ``params``
+        final = nll(net(params, pairs), targets)
         check(
             math.isfinite(final) and final <= entropy - MARGIN,
             f"after {STEPS} steps with seed {seed} the loss is {final:.4f} nats (it started at {losses[0]:.4f}); "
