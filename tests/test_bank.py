@@ -16,7 +16,8 @@ def test_the_bank_holds_the_catalog():
         "stable-softmax", "chain-rule-log-prob", "entropy-cross-entropy-kl", "cross-entropy-loss",
         "bpe-tokenizer", "wordpiece-tokenizer", "unigram-segmentation",
         "temperature-softmax", "greedy-decoding", "top-k-top-p", "sampling-generate", "kv-cache",
-        "ngram-lm", "kneser-ney", "lstm-cell", "scaled-dot-product-attention",
+        "ngram-lm", "kneser-ney", "neural-ngram-lm", "rnn-forward", "vanishing-gradients", "lstm-cell",
+        "gru-cell", "scaled-dot-product-attention",
         "mlm-masking", "span-corruption", "scaling-laws",
     }  # fmt: skip
     quizzes = {
@@ -26,6 +27,8 @@ def test_the_bank_holds_the_catalog():
     kinds = {p.name: bank.load(p).kind for p in PATHS}
     assert code <= {s for s, k in kinds.items() if k == "code"}
     assert quizzes <= {s for s, k in kinds.items() if k == "quiz"}
+    # a second, differently written correct solution for the challenges that came with issue 15
+    assert {"neural-ngram-lm", "rnn-forward", "vanishing-gradients", "gru-cell"} <= {p.parent.name for p in CORRECT}
 
 
 def verdicts(check) -> dict[str, str]:
@@ -64,3 +67,16 @@ def test_prompt_states_the_entry_points_and_renders(path):
     assert "{{" not in text and "{%" not in text
     for name in ch.entry_points:
         assert name in text, f"{path.name}: the prompt never names `{name}`"
+
+
+# second, differently written correct solutions (each file's docstring says how it differs)
+CORRECT = sorted((ROOT / "tests" / "data" / "correct").glob("*/*.py"))
+
+
+@pytest.mark.parametrize("answer", CORRECT, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_differently_written_correct_solution_is_accepted_with_full_marks(answer):
+    from grader import grade
+    from lmprep.grading import hidden_paths
+
+    report = grade(ROOT / "challenges" / answer.parent.name, answer, device="cpu", protected=hidden_paths())
+    assert report.verdict == "Accepted" and report.score == report.max_score, report.message
