@@ -4,6 +4,8 @@ Each wrong value is compared with the masks the typical mistakes produce, to nam
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grader.spec import (
     RemoteException,
@@ -242,6 +244,29 @@ def test_example(sub):
 def test_random_padding(sub, B, S, T, seed):
     """Random padding patterns, source and target of different lengths"""
     run(sub, pads(B, S, seed=seed), pads(B, T, seed=seed + 100))
+
+
+@st.composite
+def pad_pairs(draw):
+    """Any padding patterns (not only suffixes): B in 1..3, S and T in 1..6."""
+    B, S, T = draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    src = draw(st.lists(st.lists(st.booleans(), min_size=S, max_size=S), min_size=B, max_size=B))
+    tgt = draw(st.lists(st.lists(st.booleans(), min_size=T, max_size=T), min_size=B, max_size=B))
+    return torch.tensor(src, dtype=torch.bool), torch.tensor(tgt, dtype=torch.bool)
+
+
+@settings(
+    derandomize=True,
+    max_examples=15,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    report_multiple_bugs=False,
+)
+@given(case=pad_pairs())
+def test_any_padding_pattern(sub, case):
+    """Arbitrary padding patterns and sizes"""
+    run(sub, *case)
 
 
 def test_no_padding(sub):
