@@ -409,9 +409,9 @@ def test_float32_module(sub, device):
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_low_precision(sub, device, dtype):
     """float16/bfloat16 in, the same dtype out, within max(table, 2 × torch's own error in that dtype)"""
-    mha, sd = new_mha(sub, device, 16, 4, dtype=dtype, seed=90)
-    q, k, v = qkv(2, 5, 7, 16, seed=91, dtype=dtype)
-    pad = padding(2, 7, seed=92)
+    mha, sd = new_mha(sub, device, 32, 4, dtype=dtype, seed=90)
+    q, k, v = qkv(2, 12, 16, 32, seed=91, dtype=dtype, scale=2.0)
+    pad = padding(2, 16, seed=92)
     got = attend(mha, q, k, v, key_padding_mask=pad, causal=True)
     with torch.no_grad():
         want = oracle(sd, 4, q, k, v, pad, True)
