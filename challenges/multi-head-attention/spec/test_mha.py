@@ -84,8 +84,6 @@ def oracle(sd, num_heads, query, key, value, key_padding_mask=None, causal=False
     has_key = allowed.any(dim=-1)  # (B, Lq)
     safe = allowed | ~has_key[..., None]
     attn_mask = None if safe.all() else (~safe).repeat_interleave(num_heads, dim=0)  # (B*H, Lq, Lk), True = blocked
-    if attn_mask is not None and dtype != F64:
-        attn_mask = attn_mask  # bool masks work in every dtype
     q, k, v = (x if x.dtype == dtype else x.to(dtype) for x in (query, key, value))
     out, weights = mha(q, k, v, attn_mask=attn_mask, need_weights=True, average_attn_weights=False)
     weights = weights * has_key[:, None, :, None].to(dtype)
