@@ -17,7 +17,8 @@ def test_the_bank_holds_the_catalog():
         "bpe-tokenizer", "wordpiece-tokenizer", "unigram-segmentation",
         "temperature-softmax", "greedy-decoding", "top-k-top-p", "sampling-generate", "kv-cache",
         "ngram-lm", "kneser-ney", "neural-ngram-lm", "rnn-forward", "vanishing-gradients", "lstm-cell",
-        "gru-cell", "scaled-dot-product-attention",
+        "gru-cell", "scaled-dot-product-attention", "multi-head-attention", "encoder-decoder-masks",
+        "positional-encoding", "rotary-embedding",
         "mlm-masking", "span-corruption", "scaling-laws",
     }  # fmt: skip
     quizzes = {
@@ -28,7 +29,10 @@ def test_the_bank_holds_the_catalog():
     assert code <= {s for s, k in kinds.items() if k == "code"}
     assert quizzes <= {s for s, k in kinds.items() if k == "quiz"}
     # a second, differently written correct solution for the challenges that came with issue 15
-    assert {"neural-ngram-lm", "rnn-forward", "vanishing-gradients", "gru-cell"} <= {p.parent.name for p in CORRECT}
+    assert {
+        "neural-ngram-lm", "rnn-forward", "vanishing-gradients", "gru-cell",  # issue 15
+        "multi-head-attention", "encoder-decoder-masks", "positional-encoding", "rotary-embedding",  # issue 16
+    } <= {p.parent.name for p in CORRECT}  # fmt: skip
 
 
 def verdicts(check) -> dict[str, str]:
