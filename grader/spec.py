@@ -36,6 +36,7 @@ __all__ = [
     "check",
     "check_close",
     "check_grads",
+    "check_param_grads",
     "check_unchanged_inputs",
     "describe",
     "Mistake",
@@ -352,6 +353,16 @@ def check_grads(result: GradResult, expected: dict, *, what: str = "gradient", *
         if got is None:
             fail(f"no gradient reached input {key}: is the computation detached from it (.detach(), .item(), numpy)?")
         check_close(got, want, what=label, kind="grad", **kwargs)
+
+
+def check_param_grads(result: GradResult, expected: dict, **kwargs: Any) -> None:
+    """Compare the parameter gradients of a `grad_call` with the oracle's, by parameter name
+    (``kwargs`` as `check_close`'s)."""
+    __tracebackhide__ = True
+    for name, want in expected.items():
+        got = result.param_grads.get(name)
+        check(got is not None, f"no gradient reached the parameter {name}: is it used in forward, and not detached?")
+        check_close(got, want, what=f"the gradient of {name}", kind="grad", **kwargs)
 
 
 def check_unchanged_inputs(sub: Submission, names: list[str] | None = None) -> None:

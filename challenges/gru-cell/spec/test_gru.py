@@ -15,6 +15,7 @@ from grader.spec import (
     RemoteException,
     check,
     check_close,
+    check_param_grads,
     check_unchanged_inputs,
     describe,
     diagnosing,
@@ -510,10 +511,7 @@ def test_step_gradients_match_torch(sub, device, bias):
             got is not None, f"no gradient reached {label}: is the computation detached from it (.detach(), .item())?"
         )
         check_close(got, want, what=f"the gradient of {label}", kind="grad", inputs=inputs, device=device, seed=80)
-    for name, want in want_params.items():
-        got = result.param_grads.get(name)
-        check(got is not None, f"no gradient reached the parameter {name}: is it used in forward, and not detached?")
-        check_close(got, want, what=f"the gradient of {name}", kind="grad", inputs=inputs, device=device, seed=80)
+    check_param_grads(result, want_params, inputs=inputs, device=device, seed=80)
 
 
 # ---------------------------------------------------------------- sequences

@@ -14,6 +14,7 @@ from grader.spec import (
     RemoteException,
     check,
     check_close,
+    check_param_grads,
     check_unchanged_inputs,
     describe,
     diagnosing,
@@ -506,10 +507,7 @@ def test_step_gradients_match_torch(sub, device, bias):
     got_x = result.input_grads.get(0)
     check(got_x is not None, "no gradient reached x: is the computation detached from it (.detach(), .item())?")
     check_close(got_x, want_x, what="the gradient of x", kind="grad", inputs=inputs, device=device, seed=80)
-    for name, want in want_params.items():
-        got = result.param_grads.get(name)
-        check(got is not None, f"no gradient reached the parameter {name}: is it used in forward, and not detached?")
-        check_close(got, want, what=f"the gradient of {name}", kind="grad", inputs=inputs, device=device, seed=80)
+    check_param_grads(result, want_params, inputs=inputs, device=device, seed=80)
 
 
 # ---------------------------------------------------------------- sequences

@@ -14,6 +14,7 @@ from grader.spec import (
     RemoteException,
     check,
     check_close,
+    check_param_grads,
     check_unchanged_inputs,
     describe,
     diagnosing,
@@ -484,10 +485,7 @@ def test_gradients_match_torch(sub, device, case):
     for i, n in enumerate(PROJ[:3]):
         want[f"{n}.weight"] = torch_module.in_proj_weight.grad[i * d : (i + 1) * d]
         want[f"{n}.bias"] = torch_module.in_proj_bias.grad[i * d : (i + 1) * d]  # k_proj.bias: exactly 0
-    for name, w in want.items():
-        got = result.param_grads.get(name)
-        check(got is not None, f"no gradient reached the parameter {name}: is it used in forward, and not detached?")
-        check_close(got, w, what=f"the gradient of {name}", kind="grad", inputs=inputs, device=device, seed=100)
+    check_param_grads(result, want, inputs=inputs, device=device, seed=100)
 
 
 # ---------------------------------------------------------------- hygiene and errors
