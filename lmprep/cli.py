@@ -305,6 +305,229 @@ def validate(
 
 
 @cli.command()
+@click.argument("slug")
+@click.option("--kind", type=click.Choice(["code", "quiz"]), default="code", show_default=True)
+@click.option("--topic", help="The guide's topic it belongs to (default: a new folder's own).")
+@click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), default="easy", show_default=True)
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Challenges folder to write into (default: $LMPREP_CHALLENGES, else ./challenges).",
+)
+@JSON
+def new(slug: str, kind: str, topic: str | None, difficulty: str, root: Path | None, as_json: bool) -> None:
+    """Start a challenge: write a folder that `lmprep validate` proves green as written.
+
+    A small worked example (prompt, stub, reference, a spec using grader.spec, hints and
+    two mutants for a code challenge; questions for a quiz) with comments that say what to
+    replace. Refuses to overwrite an existing folder.
+
+    Example: lmprep new beam-search --topic decoding --difficulty medium --dir my-course
+    """
+    from lmprep import scaffold
+
+    made = scaffold.new_challenge(slug, kind=kind, topic=topic, difficulty=difficulty, root=root)
+    if as_json:
+        echo_json(made)
+        return
+    click.echo(f"Wrote {made['path']}/")
+    for name in made["files"]:
+        click.echo(f"  {name}")
+    click.echo(f"\nProve it sound: lmprep validate {made['path']}")
+
+
+class DefaultCommandGroup(click.Group):
+    """A group whose arguments go to its hidden default command unless the first one names
+    a subcommand: ``lmprep grade roster/ -c x`` and ``lmprep grade merge a.csv b.csv``."""
+
+    default = "class"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The default command's options, then the subcommands."""
+        default = self.commands[self.default]
+        default.format_options(click.Context(default, info_name=ctx.info_name, parent=ctx.parent), formatter)
+        self.format_commands(ctx, formatter)
+
+
+GRADEBOOK = click.option(
+    "--gradebook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gradebook.db"),
+    show_default=True,
+    help="The gradebook database (results kept between runs).",
+)
+
+
+@cli.group(cls=DefaultCommandGroup)
+def grade() -> None:
+    """Grade a class's submissions into a gradebook (resumable), or merge gradebooks.
+
+    \b
+    lmprep grade SUBMISSIONS... --challenge SLUG [-j N] [-o gradebook.csv|.json] [--shard I/N]
+    lmprep grade merge PARTS... -o gradebook.csv
+
+    SUBMISSIONS are files or folders: roster/<student>/answer.py (the student is the
+    folder) or flat files (the student is the file's stem). Each submission is graded in
+    isolation, as `lmprep submit` grades it; nothing is written into a progress
+    database. Results are kept in the gradebook database keyed by (file sha256,
+    challenge version, lmprep version): a re-run grades only what is new. Exits 0 even
+    when students fail.
+
+    Example: lmprep grade roster/ --challenge kv-cache -j 2 -o gradebook.csv
+    """
+
+
+@grade.command(name="class", hidden=True)
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--challenge", "-c", "slug", required=True, help="The challenge the submissions answer.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True, help="Gradings at once.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the gradebook (.csv or .json)."
+)
+@click.option(
+    "--shard", help="Grade only shard I of N (I/N, 0 <= I < N), split by file hash: one per node of a job array."
+)
+@GRADEBOOK
+@DEVICE
+@JSON
+def grade_class(
+    submissions: tuple[Path, ...],
+    slug: str,
+    jobs: int,
+    output: Path | None,
+    shard: str | None,
+    gradebook: Path,
+    device: str,
+    as_json: bool,
+) -> None:
+    """Grade SUBMISSIONS to a challenge into the gradebook (see `lmprep grade --help`)."""
+    from lmprep import gradebook as gb
+    from lmprep import render
+
+    if output is not None and output.suffix not in (".csv", ".json"):
+        raise LmprepError(f"{output}: a gradebook is written as .csv or .json")
+    with render.class_progress(f"Grading {slug}", enabled=not as_json) as progress:
+        run = gb.grade_class(
+            submissions,
+            slug,
+            gradebook,
+            jobs=jobs,
+            device=device,
+            shard=gb.parse_shard(shard) if shard else None,
+            on_start=progress.start,
+            on_result=progress.advance,
+        )
+    if output is not None:
+        gb.write(run.rows, output)
+    summary = run.summary() | {"output": str(output) if output else None}
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(render.template("grade.txt.j2", s=summary, bar=render.bar), nl=False)
+
+
+@grade.command()
+@click.argument("parts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The merged gradebook (.csv or .json).",
+)
+@JSON
+def merge(parts: tuple[Path, ...], output: Path, as_json: bool) -> None:
+    """Merge gradebooks (.csv, .json or gradebook .db files) of shards or runs into one.
+
+    A submission graded twice is reported once; one graded twice with different results
+    (or by different versions) is kept once, flagged in a `conflict` column and listed.
+
+    Example: lmprep grade merge part-*.json -o gradebook.csv
+    """
+    from lmprep import gradebook as gb
+
+    rows, conflicts = gb.merge(parts)
+    gb.write(rows, output)
+    if as_json:
+        echo_json({"rows": len(rows), "conflicts": conflicts, "output": str(output)})
+        return
+    click.echo(f"Merged {len(parts)} gradebooks: {len(rows)} submissions -> {output}")
+    for line in conflicts:
+        click.secho(f"conflict: {line}", fg="yellow", err=True)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option(
+    "--gradebook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gradebook.db"),
+    show_default=True,
+    help="A gradebook database, or an exported .csv / .json.",
+)
+@click.option("--no-mutants", is_flag=True, help="Do not grade the challenge's mutants (faster).")
+@JSON
+def stats(slug: str, gradebook: Path, no_mutants: bool, as_json: bool) -> None:
+    """What a class got wrong on SLUG: verdicts, per-test failure rates, attempts per
+    student, and for each of the challenge's mutants (known mistakes) how many
+    submissions failed exactly the tests it fails: a hint at each misconception.
+
+    Example: lmprep stats kv-cache --gradebook gradebook.db
+    """
+    from lmprep import gradebook as gb
+    from lmprep import render
+
+    found = gb.class_stats(slug, gradebook, mutants=not no_mutants)
+    if as_json:
+        echo_json(found)
+    else:
+        click.echo(render.template("stats.txt.j2", s=found, bar=render.bar), nl=False)
+
+
+@cli.group()
+def export() -> None:
+    """Hand challenges to another platform (Gradescope)."""
+
+
+@export.command()
+@click.argument("slugs", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("autograder.zip"),
+    show_default=True,
+    help="The bundle to write.",
+)
+@JSON
+def gradescope(slugs: tuple[str, ...], output: Path, as_json: bool) -> None:
+    """Write a Gradescope autograder bundle that grades SLUGS with lmprep.
+
+    The zip holds setup.sh (installs lmprep, its dependencies and the challenges) and
+    run_autograder (grades /autograder/submission and writes
+    /autograder/results/results.json in Gradescope's format: one test entry per spec
+    test; hidden cases' inputs are not shown). Upload it as a "Zip file upload"
+    autograder.
+
+    Example: lmprep export gradescope kv-cache -o autograder.zip
+    """
+    from lmprep import gradescope as gs
+
+    made = gs.export(list(slugs), output)
+    if as_json:
+        echo_json(made)
+        return
+    click.echo(f"Wrote {made['path']} ({made['size_kb']} KB): {', '.join(made['challenges'])}")
+    click.echo("Upload it on Gradescope: Configure Autograder > Zip file upload.")
+
+
+@cli.command()
 @click.argument("slug", required=False)
 @JSON
 def hint(slug: str | None, as_json: bool) -> None:

@@ -89,3 +89,38 @@ def grading_status(message: str = "Grading"):
 
     with Console(stderr=True).status(f"{message}…"):
         yield
+
+
+def bar(share: float, width: int = 20) -> str:
+    """A text bar for a share in [0, 1]."""
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return "█" * filled + "·" * (width - filled)
+
+
+class _ClassProgress:
+    """What `lmprep grade` reports while it grades: a progress bar on a TTY, else nothing."""
+
+    def __init__(self, progress, description: str):
+        self.progress, self.description, self.task = progress, description, None
+
+    def start(self, total: int) -> None:
+        if self.progress is not None:
+            self.task = self.progress.add_task(self.description, total=total)
+
+    def advance(self, row: dict) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
+
+
+@contextlib.contextmanager
+def class_progress(description: str, enabled: bool = True):
+    """A progress bar on stderr (only when a person is watching) for a batch of gradings."""
+    if not (enabled and sys.stderr.isatty()):
+        yield _ClassProgress(None, description)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield _ClassProgress(progress, description)
