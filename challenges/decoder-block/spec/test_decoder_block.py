@@ -18,6 +18,7 @@ from grader.spec import (
     check_param_grads,
     check_unchanged_inputs,
     describe,
+    describe_value,
     diagnosing,
     expect_raises,
     fail,
@@ -152,6 +153,7 @@ DROPOUT = (
     "Two calls on the same input in train() mode give different outputs: the block has dropout (or other "
     "randomness); this block has no dropout."
 )
+TUPLE = "attn(...) returns a tuple (out, weights): keep the output only, h = x + attn(a, a, a, causal=True)[0]."
 IN_PLACE = "The call changes its input in place: compute new tensors instead (x + ..., not x += ...)."
 
 
@@ -262,6 +264,17 @@ def new_block(sub, device, d_model, num_heads, d_ff, *, dtype=F64, seed=0, fc1_s
     return block, {k: v.to(dtype).double() for k, v in sd.items()}
 
 
+def run(block, x):
+    """block(x), with the mistake named when it raised because attn's tuple was used as a tensor."""
+    __tracebackhide__ = True
+    try:
+        return block(x)
+    except RemoteException as exc:
+        if not getattr(exc, "diagnosis", "") and "tuple" in exc.remote_message:
+            exc.diagnosis = TUPLE
+        raise
+
+
 def check_block(got, sd, H, x, *, device, dtype=F64, seed=None, what="block(x)"):
     __tracebackhide__ = True
     with torch.no_grad():
@@ -318,14 +331,14 @@ def test_matches_torch(sub, device):
     """d_model 8, 2 heads, d_ff 32, float64, against torch's TransformerEncoderLayer(norm_first=True, gelu)"""
     block, sd = new_block(sub, device, 8, 2, 32, seed=1, fc1_scale=2.0)
     x = randn(2, 6, 8, seed=2, dtype=F64)
-    check_block(block(x), sd, 2, x, device=device, seed=1)
+    check_block(run(block, x), sd, 2, x, device=device, seed=1)
 
 
 def test_exact_gelu(sub, device):
     """fc1's pre-activations reach |x| ≈ 2–4, where the tanh GELU is ~5e-4 off the exact one"""
     block, sd = new_block(sub, device, 8, 2, 16, seed=3, fc1_scale=3.0)
     x = randn(2, 5, 8, seed=4, dtype=F64)
-    check_block(block(x), sd, 2, x, device=device, seed=3)
+    check_block(run(block, x), sd, 2, x, device=device, seed=3)
 
 
 @pytest.mark.parametrize(
@@ -337,21 +350,21 @@ def test_shapes(sub, device, B, L, d, H, d_ff):
     """One token, one to four heads, head_dim 1, an MLP narrower than d_model"""
     block, sd = new_block(sub, device, d, H, d_ff, seed=10 + L, fc1_scale=2.0)
     x = randn(B, L, d, seed=20 + L, dtype=F64, scale=1.5)
-    check_block(block(x), sd, H, x, device=device, seed=10 + L)
+    check_block(run(block, x), sd, H, x, device=device, seed=10 + L)
 
 
 def test_small_inputs(sub, device):
     """Inputs of scale 0.03, where LayerNorm's eps (1e-5) matters"""
     block, sd = new_block(sub, device, 8, 2, 16, seed=30)
     x = randn(2, 4, 8, seed=31, dtype=F64, scale=0.03)
-    check_block(block(x), sd, 2, x, device=device, seed=30)
+    check_block(run(block, x), sd, 2, x, device=device, seed=30)
 
 
 def test_float32(sub, device):
     """A block left in float32 takes and returns float32 (tolerance 1e-4)"""
     block, sd = new_block(sub, device, 16, 4, 64, dtype=torch.float32, seed=40, fc1_scale=2.0)
     x = randn(2, 8, 16, seed=41, dtype=torch.float32)
-    check_block(block(x), sd, 4, x, device=device, dtype=torch.float32, seed=40)
+    check_block(run(block, x), sd, 4, x, device=device, dtype=torch.float32, seed=40)
 
 
 @settings(
@@ -375,7 +388,41 @@ def test_random_shapes(sub, B, L, H, head_dim, d_ff, seed):
     d = H * head_dim
     block, sd = new_block(sub, "cpu", d, H, d_ff, seed=seed % 97, fc1_scale=2.0)
     x = randn(B, L, d, seed=seed, dtype=F64)
-    check_block(block(x), sd, H, x, device="cpu", seed=seed)
+    check_block(run(block, x), sd, H, x, device="cpu", seed=seed)
+
+
+def test_attn_is_the_multi_head_attention(sub, device):
+    """block.attn(a, a, a, causal=True) returns (out, per-head weights) as torch's MultiheadAttention"""
+    block, sd = new_block(sub, device, 8, 2, 16, seed=45)
+    a = randn(2, 5, 8, seed=46, dtype=F64)
+    got = block.attn(a, a, a, causal=True)
+    check(
+        isinstance(got, (tuple, list)) and len(got) == 2,
+        f"block.attn(a, a, a, causal=True) should return a tuple (out, weights), got {describe_value(got)}.",
+    )
+    mha = torch_layer(sd, 2).self_attn
+    mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
+    with torch.no_grad():
+        want_out, want_w = mha(a, a, a, attn_mask=mask, need_weights=True, average_attn_weights=False)
+    inputs = describe(query=a, key=a, value=a) + ", num_heads=2, causal=True"
+    check_close(
+        got[1],
+        want_w,
+        what="block.attn(a, a, a, causal=True)[1], the per-head weights",
+        kind="reduction",
+        inputs=inputs,
+        device=device,
+        seed=45,
+    )
+    check_close(
+        got[0],
+        want_out,
+        what="block.attn(a, a, a, causal=True)[0], the output",
+        kind="reduction",
+        inputs=inputs,
+        device=device,
+        seed=45,
+    )
 
 
 # ---------------------------------------------------------------- causality and no dropout
@@ -386,11 +433,11 @@ def test_causal(sub, device):
     """The output at position t does not change when inputs after t change"""
     block, sd = new_block(sub, device, 8, 2, 16, seed=50, fc1_scale=2.0)
     x = randn(2, 6, 8, seed=51, dtype=F64)
-    base = block(x)
+    base = run(block, x)
     for t in (0, 2, 4):
         changed = x.clone()
         changed[:, t + 1 :] += randn(2, 5 - t, 8, seed=52 + t, dtype=F64, scale=3.0)
-        got = block(changed)
+        got = run(block, changed)
         check(
             hasattr(got, "shape") and tuple(got.shape) == tuple(x.shape),
             f"block(x) should return a tensor [2, 6, 8], got {getattr(got, 'shape', type(got).__name__)}.",
@@ -409,7 +456,7 @@ def test_no_dropout(sub):
     block, _ = new_block(sub, "cpu", 8, 2, 32, seed=60)
     block.train()
     x = randn(2, 5, 8, seed=61, dtype=F64)
-    first, second = block(x), block(x)
+    first, second = run(block, x), run(block, x)
     err = _err(first, second)
     check(
         err == 0.0,
