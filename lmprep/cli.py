@@ -335,6 +335,7 @@ def new(slug: str, kind: str, topic: str | None, difficulty: str, root: Path | N
     for name in made["files"]:
         click.echo(f"  {name}")
     click.echo(f"\nProve it sound: lmprep validate {made['path']}")
+    click.echo(f"Try it as a learner: LMPREP_CHALLENGES={Path(made['path']).parent} lmprep start {made['slug']}")
 
 
 class DefaultCommandGroup(click.Group):
@@ -406,7 +407,10 @@ def grade_class(
     device: str,
     as_json: bool,
 ) -> None:
-    """Grade SUBMISSIONS to a challenge into the gradebook (see `lmprep grade --help`)."""
+    """Grade SUBMISSIONS to a challenge into the gradebook (see `lmprep grade --help`).
+
+    Example: lmprep grade roster/ -c kv-cache --shard 0/4 -o part-0.json
+    """
     from lmprep import gradebook as gb
     from lmprep import render
 
@@ -492,7 +496,10 @@ def stats(slug: str, gradebook: Path, no_mutants: bool, as_json: bool) -> None:
 
 @cli.group()
 def export() -> None:
-    """Hand challenges to another platform (Gradescope)."""
+    """Hand challenges to another platform (Gradescope).
+
+    Example: lmprep export gradescope kv-cache -o autograder.zip
+    """
 
 
 @export.command()

@@ -453,6 +453,8 @@ def read(path: str | Path) -> list[dict]:
                 r["tests"] = json.loads(r["tests"] or "[]")
                 for key in ("score", "max_score", "duration_s"):
                     r[key] = float(r[key]) if r.get(key) not in (None, "") else None
+        elif path.suffix != ".db":
+            raise ValueError("a gradebook is a .csv, .json or .db file")
         else:
             book = Gradebook(path)
             try:
