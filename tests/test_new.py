@@ -48,7 +48,10 @@ def test_new_code_challenge_validates_green_through_the_cli(tmp_path):
     assert made.exit_code == 0, made.output
     folder = tmp_path / "beam-search"
     listed = "".join(f"  {name}\n" for name in CODE_FILES)
-    assert made.output == f"Wrote {folder}/\n{listed}\nProve it sound: lmprep validate {folder}\n"
+    assert made.output == (
+        f"Wrote {folder}/\n{listed}\nProve it sound: lmprep validate {folder}\n"
+        f"Try it as a learner: LMPREP_CHALLENGES={folder.parent} lmprep start beam-search\n"
+    )
     assert sorted(tree(folder)) == CODE_FILES
     meta = tomllib.loads((folder / "challenge.toml").read_text())
     assert (meta["slug"], meta["topic"], meta["difficulty"], meta["kind"]) == (
