@@ -43,7 +43,7 @@ def chunked_attention(
     q = Q.to(compute) / math.sqrt(Q.shape[-1])  # (..., Lq, d): the 1/√d folded into the queries
     stats = (*Q.shape[:-1], 1)
     m = torch.full(stats, float("-inf"), dtype=compute, device=Q.device)  # (..., Lq, 1) running max
-    l = torch.zeros(stats, dtype=compute, device=Q.device)  # (..., Lq, 1) running normaliser
+    denom = torch.zeros(stats, dtype=compute, device=Q.device)  # (..., Lq, 1) running normaliser l
     acc = torch.zeros((*Q.shape[:-1], V.shape[-1]), dtype=compute, device=Q.device)  # (..., Lq, dv)
     query_pos = torch.arange(Lk - Lq, Lk, device=Q.device)[:, None]  # (Lq, 1): bottom-right positions
     for start in range(0, Lk, chunk_size):  # the last block may be shorter than chunk_size
@@ -57,7 +57,7 @@ def chunked_attention(
         m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))  # (..., Lq, 1)
         rescale = torch.exp(m - m_new)  # (..., Lq, 1): exp(-inf) = 0 on the first block
         p = torch.exp(scores - m_new)  # (..., Lq, C), each <= 1; masked keys give 0
-        l = l * rescale + p.sum(dim=-1, keepdim=True)  # (..., Lq, 1)
+        denom = denom * rescale + p.sum(dim=-1, keepdim=True)  # (..., Lq, 1)
         acc = acc * rescale + p @ v  # (..., Lq, dv)
         m = m_new
-    return (acc / l).to(Q.dtype)  # (..., Lq, dv)
+    return (acc / denom).to(Q.dtype)  # (..., Lq, dv)

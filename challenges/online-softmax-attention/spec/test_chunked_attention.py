@@ -54,7 +54,7 @@ def simulate(Q, K, V, causal, chunk_size, mistake=""):
     q = q * scale
     query_pos = torch.arange(Lq)[:, None] + (0 if mistake == "top_left" else Lk - Lq)  # (Lq, 1)
     m = torch.full((*q.shape[:-1], 1), float("-inf"), dtype=F64)
-    l = torch.zeros_like(m)
+    denom = torch.zeros_like(m)
     acc = torch.zeros((*q.shape[:-1], v.shape[-1]), dtype=F64)
     stop = Lk - Lk % chunk_size if mistake == "drop_tail" else Lk
     pieces = []
@@ -75,13 +75,13 @@ def simulate(Q, K, V, causal, chunk_size, mistake=""):
             m_new = torch.maximum(m, block_max)
         alpha = torch.exp(m - m_new)
         p = torch.exp(s - m_new)
-        l = (l if mistake in ("no_l_rescale", "no_rescale") else l * alpha) + p.sum(dim=-1, keepdim=True)
+        denom = (denom if mistake in ("no_l_rescale", "no_rescale") else denom * alpha) + p.sum(dim=-1, keepdim=True)
         acc = (acc if mistake in ("no_acc_rescale", "no_rescale") else acc * alpha) + p @ vc
         m = m_new
     if pieces:
         total = torch.stack(pieces)
         return total.sum(0) if mistake == "per_chunk_sum" else total.mean(0)
-    return acc / l
+    return acc / denom
 
 
 MISTAKES = {

@@ -21,7 +21,7 @@ def chunked_attention(Q, K, V, causal=False, chunk_size=128):
     q, k_all, v_all = Q.float(), K.float(), V.float()  # BUG for float64 inputs
     scale = 1.0 / math.sqrt(Q.shape[-1])
     m = torch.full(q.shape[:-1], float("-inf"), device=Q.device)  # [..., Lq]
-    l = torch.zeros(q.shape[:-1], device=Q.device)
+    denom = torch.zeros(q.shape[:-1], device=Q.device)
     acc = torch.zeros(*q.shape[:-1], V.shape[-1], device=Q.device)
     for start in range(0, Lk, chunk_size):
         k, v = k_all[..., start : start + chunk_size, :], v_all[..., start : start + chunk_size, :]
@@ -34,7 +34,7 @@ def chunked_attention(Q, K, V, causal=False, chunk_size=128):
         m_new = torch.maximum(m, s.amax(dim=-1))
         corr = torch.exp(m - m_new)
         p = torch.exp(s - m_new[..., None])
-        l = l * corr + p.sum(dim=-1)
+        denom = denom * corr + p.sum(dim=-1)
         acc = acc * corr[..., None] + torch.einsum("...ij,...jd->...id", p, v)
         m = m_new
-    return (acc / l[..., None]).to(Q.dtype)
+    return (acc / denom[..., None]).to(Q.dtype)

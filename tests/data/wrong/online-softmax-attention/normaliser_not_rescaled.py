@@ -22,7 +22,7 @@ def chunked_attention(Q, K, V, causal=False, chunk_size=128):
     dt = torch.float32 if Q.dtype in (torch.float16, torch.bfloat16) else Q.dtype
     q = Q.to(dt)
     m = torch.full((*Q.shape[:-1], 1), -math.inf, dtype=dt, device=Q.device)
-    l = torch.zeros_like(m)
+    denom = torch.zeros_like(m)
     acc = torch.zeros(*Q.shape[:-1], V.shape[-1], dtype=dt, device=Q.device)
     qpos = torch.arange(Lq, device=Q.device).unsqueeze(1) + (Lk - Lq)
     for j in range(0, Lk, chunk_size):
@@ -35,6 +35,6 @@ def chunked_attention(Q, K, V, causal=False, chunk_size=128):
         new_m = torch.maximum(m, s.max(dim=-1, keepdim=True).values)
         p = torch.exp(s - new_m)
         acc = acc * torch.exp(m - new_m) + p @ v
-        l = l + p.sum(dim=-1, keepdim=True)  # BUG: l is not rescaled by exp(m - new_m)
+        denom = denom + p.sum(dim=-1, keepdim=True)  # BUG: l is not rescaled by exp(m - new_m)
         m = new_m
-    return (acc / l).to(Q.dtype)
+    return (acc / denom).to(Q.dtype)
