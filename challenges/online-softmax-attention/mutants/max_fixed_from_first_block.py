@@ -1,7 +1,7 @@
 """Takes the maximum from the first block and never updates it: exact while no later score
 is much larger, but exp overflows to inf (and the output to nan) once one is.
 
-Diagnosis: maximum seems fixed from the first block
+Diagnosis: a maximum fixed from the first block
 """
 
 import math

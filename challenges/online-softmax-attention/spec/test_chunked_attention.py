@@ -108,9 +108,10 @@ MISTAKES = {
     "scale_d": "The output matches scores divided by d: scale by 1/√d, not 1/d.",
 }
 FIXED_MAX = (
-    "The output overflows (inf/nan) where later blocks hold much larger scores than the first: the maximum "
-    "seems fixed from the first block. Update the running maximum with every block, m_new = max(m, "
-    "block max), and rescale what you summed so far by exp(m_old − m_new)."
+    "The output overflows (inf/nan) where later blocks hold much larger scores than the first: exp(s − m) is "
+    "taken with an m that is not the running maximum (a maximum fixed from the first block, or no maximum "
+    "subtracted at all). Update the running maximum with every block, m_new = max(m, block max), and rescale "
+    "what you summed so far by exp(m_old − m_new)."
 )
 FLOAT32_SIZED = (
     "The errors are the size of float32 rounding: a float64 input is computed in float32 somewhere (.float()); "
