@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from grader import Report, Verdict
+from grader import Report, TestResult, Verdict
 from lmprep import bank, workspace
 from lmprep.errors import LmprepError
 
@@ -261,13 +261,17 @@ def grade_submission(slugs: list[str], root: Path) -> list[Graded]:
     return graded
 
 
-def shown_output(t) -> str:
-    """A test's text for the student: the full message only for a public test."""
+def shown_output(t: TestResult, kind: str = "code") -> str:
+    """A test's text for the student: the full message only for a public test. A quiz
+    question's message ends with its answer key: only the student's own answer is shown."""
     if t.outcome == "passed":
         return ""
     label = LABELS.get(t.outcome, t.outcome)
     if t.public:
         text = f"{label}: {t.message}" if t.message else label
+    elif kind == "quiz":
+        own = t.message.split(" Answer: ")[0] if t.message.startswith(("Your answer:", "Not answered.")) else ""
+        text = f"{label}. {own + ' ' if own else ''}The answer key is not shown."
     else:
         text = f"{label}. A hidden test: its inputs and expected values are not shown."
     if t.diagnosis:
@@ -301,7 +305,7 @@ def _summary(g: Graded, several: bool) -> list[str]:
     failure = r.first_failure
     if failure is not None and r.verdict != Verdict.INTERNAL_ERROR.value:
         lines.append(f"First failure: {failure.name}")
-        lines += ["  " + line for line in shown_output(failure).splitlines()]
+        lines += ["  " + line for line in shown_output(failure, r.kind).splitlines()]
     return lines
 
 
@@ -318,7 +322,9 @@ def results(graded: list[Graded], elapsed_s: float = 0.0) -> dict:
         score += g.report.score
         ran = [t for t in g.report.tests if t.outcome != "skipped"]
         for t in ran:
-            tests.append(_entry(prefix + t.name, t.points, t.max_points, t.outcome == "passed", shown_output(t)))
+            tests.append(
+                _entry(prefix + t.name, t.points, t.max_points, t.outcome == "passed", shown_output(t, g.report.kind))
+            )
         if not ran:  # nothing ran: the file did not load, a name is missing, the grader failed
             why = "\n".join(line.strip() for line in _summary(g, False)[1:])
             tests.append(_entry(f"{prefix}the file loads", 0.0, g.report.max_score, False, why))

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from grader import Report, TestResult, grade, sandbox
 from lmprep import gradescope
 from lmprep.cli import cli
-from tests.conftest import TOY_CHALLENGES
+from tests.conftest import ROOT, TOY_CHALLENGES
 
 TOY_SUM = TOY_CHALLENGES / "toy-sum"
 CONTENT = "lmprep/_content/challenges"
@@ -409,3 +409,24 @@ def test_main_reads_the_root_from_the_environment(tmp_path, toy_bank, monkeypatc
     assert gradescope.main(["run", "toy-sum"]) == 0
     data = json.loads((tmp_path / "results" / "results.json").read_text())
     assert data["tests"][0]["output"].startswith("no file for toy-sum")
+
+
+def test_a_quiz_shows_the_students_own_answers_never_the_key(tmp_path):
+    from grader import quiz
+
+    quiz_dir = ROOT / "challenges" / "quiz-sampling"
+    questions = quiz.load_questions(quiz_dir)
+    first = questions[0].id
+    wrong = "b" if quiz.key(questions)[first] == "a" else "a"  # a single-choice question
+    sheet = tmp_path / "quiz_sampling.toml"
+    sheet.write_text(f'{first} = "{wrong}"\n')
+    report = quiz.grade(quiz_dir, sheet)
+    data = gradescope.results([gradescope.Graded("quiz-sampling", file=sheet, report=report)])
+    text = json.dumps(data)
+    keys = [t.message.split(" Answer: ", 1)[1] for t in report.tests]
+    for key in keys:  # "<the key>.\n<its explanation>": neither is shown
+        shown_key, explanation = key.split("\n", 1)
+        assert shown_key not in text and explanation.strip()[:60] not in text
+    outputs = [t["output"] for t in data["tests"]]
+    assert outputs[0].startswith("Wrong Answer. Your answer: ") and outputs[0].endswith("The answer key is not shown.")
+    assert outputs[1] == "Wrong Answer. Not answered. The answer key is not shown."
