@@ -120,7 +120,9 @@ def oracle(sd, ids, heads=H, mistake=""):
     sd = {name: value.double() for name, value in sd.items()}
     T = ids.shape[1]
     x = sd["tok_emb.weight"][ids]  # (B, T, d)
-    if mistake != "no_positions":
+    if mistake == "batch_positions":  # pos_emb(arange(B)): one vector per sequence, not per position
+        x = x + sd["pos_emb.weight"][: ids.shape[0], None]
+    elif mistake != "no_positions":
         x = x + sd["pos_emb.weight"][:T]
     layers = len({name.split(".")[1] for name in sd if name.startswith("blocks.")})
     for i in range(layers):
@@ -142,6 +144,8 @@ MISTAKES = {
     "log-probabilities.",
     "no_positions": "It matches a model whose positions are not added: x = tok_emb(ids) + pos_emb(arange(T)), "
     "or every position of the same token looks alike.",
+    "batch_positions": "It matches position vectors indexed by the batch (pos_emb(arange(B))): index them by the "
+    "position, pos_emb(arange(T)), broadcast over the batch.",
     "no_causal": "It matches attention without the causal mask: the blocks must call attn(..., causal=True) "
     "so that position t attends positions ≤ t only.",
     "post_ln": "It matches post-LN blocks (LayerNorm after each residual sum): the blocks are pre-LN, "
@@ -343,7 +347,7 @@ def test_positions_used(sub):
         spread > 1e-3,
         f"{what}: ids [[9, 9, 9, 9, 9, 9]] get the same logits at every position (largest difference "
         f"{spread:.3g}): the position embeddings are not used.",
-        diagnosis=MISTAKES["no_positions"],
+        diagnosis=lazy(lambda: diagnose(got, sd, ids) or MISTAKES["no_positions"]),
     )
     check_logits(got, sd, ids, what=what, seed=7)
 
@@ -431,7 +435,9 @@ def trained(sub):
     return found
 
 
-TRAINING = f"MiniGPT({V}, {D}, {H}, {L}, {MAX_LEN}).train_on(ids of the text {TEXT[:45]!r} × 5, {STEPS}, seed)"
+TRAINING = (
+    f"MiniGPT({V}, {D}, {H}, {L}, {MAX_LEN}).train_on(ids of the text {TEXT[:45]!r} × 5, {STEPS}, seed={TRAIN_SEED})"
+)
 
 
 def check_loss_list(losses, steps, call):
@@ -454,9 +460,9 @@ def unchanged(model, initial):
     after = model.state_dict()
     if all(torch.equal(after[name], value) for name, value in initial.items()):
         return (
-            "The weights did not change during train_on: the optimizer never steps. Create "
-            "torch.optim.AdamW(self.parameters(), lr=...) and call zero_grad(), loss.backward() and "
-            "optimizer.step() every step."
+            "The model's weights did not change during train_on: the optimizer never steps (or it updates "
+            "other tensors than the model's own parameters). Create torch.optim.AdamW(self.parameters(), lr=...) "
+            "and call zero_grad(), loss.backward() and optimizer.step() every step."
         )
     return ""
 
