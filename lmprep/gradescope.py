@@ -71,6 +71,7 @@ def export(slugs: list[str], output: Path) -> dict:
         "torch": torch,
         "wheel": wheel_name,
         "requires": [r for r in requires if not r.startswith("torch")],
+        "torch_requirement": next((r for r in requires if re.match(r"torch\b", r)), "torch"),
     }
     env = bank.templates()
     files = {
@@ -346,6 +347,8 @@ def results(graded: list[Graded], elapsed_s: float = 0.0) -> dict:
                 "file": g.file.name if g.file else None,
                 "max_score": g.report.max_score if g.report else 0.0,
                 "versions": g.report.versions if g.report else {},
+                # what held the student's code in: is this machine's sandbox what you expect?
+                "isolation": g.report.isolation.get("level", "") if g.report else "",
             }
             for g in graded
         },

@@ -61,7 +61,8 @@ def machine(tmp_path_factory):
         (root / "submission").mkdir(parents=True)
         (root / "results").mkdir()
         zip_path = bundle
-        if slugs is not None:
+        if slugs is not None:  # a bundle of fewer challenges: the unpacked wheel holds them too
+            assert set(slugs) <= {"toy-sum", "toy-tensor"}
             zip_path = root / "bundle.zip"
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("LMPREP_CHALLENGES", str(TOY_CHALLENGES))
@@ -75,9 +76,10 @@ def machine(tmp_path_factory):
                 shutil.copy(content, target)
             else:
                 target.write_text(content.replace("{{ROOT}}", str(root)).replace("{{SITE}}", str(site)))
-        bin_dir = root / "bin"  # `python3` is this Python, which has lmprep's dependencies
+        bin_dir = root / "bin"  # `python3` is this Python (a venv's too), which has lmprep's dependencies
         bin_dir.mkdir()
-        (bin_dir / "python3").symlink_to(sys.executable)
+        (bin_dir / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / "python3").chmod(0o755)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LMPREP_CHALLENGES")}
         env.update(
             AUTOGRADER_ROOT=str(root),
@@ -116,7 +118,8 @@ def test_export_writes_setup_run_autograder_and_a_wheel_of_the_chosen_challenges
         setup = zf.read("setup.sh").decode()
         runner = zf.read("run_autograder").decode()
     # setup.sh: the CPU torch this lmprep runs with, then the bundled wheel
-    assert f'"torch=={TORCH}" --index-url https://download.pytorch.org/whl/cpu' in setup
+    assert "cpu_index=https://download.pytorch.org/whl/cpu" in setup
+    assert f'pip install "torch=={TORCH}" --index-url "$cpu_index"' in setup
     assert 'pip install "$wheel"' in setup and f'wheel="$here/{WHEEL}"' in setup
     assert "python3 -m lmprep.gradescope run toy-sum toy-tensor" in runner
     assert 'AUTOGRADER_ROOT="${AUTOGRADER_ROOT:-/autograder}"' in runner
@@ -203,7 +206,7 @@ def test_a_correct_submission_scores_full_marks(machine, no_stray_processes):
     assert stdout.splitlines()[0].endswith(f"from {machine.site / 'lmprep'}, content {machine.site / CONTENT}")
 
 
-def test_a_wrong_submission_shows_public_failures_and_hides_hidden_cases(machine, tmp_path):
+def test_a_wrong_submission_shows_public_failures_and_hides_hidden_cases(machine):
     mutant = TOY_SUM / "mutants" / "off_by_one.py"
     data, stdout = machine(["toy-sum"], {"off_by_one.py": mutant})
     report = grade(TOY_SUM, mutant, warm=False)  # what lmprep submit says of the same file
@@ -241,6 +244,16 @@ def test_a_hidden_failure_shows_its_outcome_and_diagnosis_only():
     public = TestResult("t::a", "a", "time_limit", 0.0, 1.0, 2.0, message="ran past 2 s on x[3]", public=True)
     assert gradescope.shown_output(public) == "Time Limit Exceeded: ran past 2 s on x[3]"
     assert gradescope.shown_output(TestResult("t::c", "c", "passed", 1.0, 1.0, 0.1, public=True)) == ""
+    # the first failure with a diagnosis heads the output, its inputs still hidden
+    report = Report(verdict="Wrong Answer", challenge="toy-sum", score=0.0, max_score=2.0, tests=[public, hidden])
+    data = gradescope.results([gradescope.Graded("toy-sum", file=Path("a.py"), report=report)])
+    assert data["output"].splitlines() == [
+        "toy-sum: Wrong Answer, 0/2 points; 0 of 2 tests passed",
+        "First failure: b [big]",
+        "  Wrong Answer. A hidden test: its inputs and expected values are not shown.",
+        "  Likely mistake: subtract the maximum first",
+    ]
+    assert "1e4" not in json.dumps(data) and "0.73" not in json.dumps(data)
 
 
 def test_a_missing_file_says_what_to_submit(machine):
