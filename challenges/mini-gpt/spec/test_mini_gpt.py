@@ -237,6 +237,9 @@ def test_parameter_names_and_shapes(sub):
         f"missing: {missing[:8]}, unexpected: {extra[:8]}",
         diagnosis="The head has a bias: head = nn.Linear(d_model, vocab_size, bias=False), tied to tok_emb."
         if "head.bias" in extra
+        else "There is no head module: add head = nn.Linear(d_model, vocab_size, bias=False) and tie it, "
+        "head.weight = tok_emb.weight (F.linear(x, tok_emb.weight) computes the same, but the statement names it)."
+        if missing == ["head.weight"]
         else "",
     )
     wrong = {name: (got[name], want[name]) for name in want if got[name] != want[name]}
@@ -524,10 +527,16 @@ def test_training_loss_goal(sub):
     model, initial, losses, _ = trained(sub)
     check_loss_list(losses, STEPS, TRAINING)
     tail = sum(losses[-10:]) / 10
+    stalled = ""
+    if 2.7 < tail < 3.5 and not unchanged(model, initial):
+        stalled = (
+            " A loss stuck near the unigram entropy means the model learned the letter frequencies only: check "
+            "that the gradients are zeroed every step and that the causal mask and positions are right."
+        )
     check(
         math.isfinite(tail) and tail < GOAL,
         f"{TRAINING}: the mean of the last 10 losses is {tail:.4f} nats (the first was {losses[0]:.4f}); it should "
-        f"be below {GOAL} (the unigram entropy of the text is 3.05 nats; good solutions reach ~0.05).",
+        f"be below {GOAL} (the unigram entropy of the text is 3.05 nats; good solutions reach ~0.05)." + stalled,
         diagnosis=lambda: unchanged(model, initial) or too_slow(losses),
     )
 
