@@ -47,6 +47,7 @@ CONTENT = "lmprep/_content"
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # fixed: the same challenges give the same bytes
 DEFAULT_ROOT = "/autograder"
 SKIP_NAMES = {"__pycache__", ".DS_Store"}
+SHOWN_FILES = 10  # a submission's files named in "no file for ..."
 
 
 # ---------------------------------------------------------------- the bundle
@@ -185,7 +186,7 @@ class Graded:
     slug: str
     file: Path | None = None
     report: Report | None = None
-    problem: str = ""  # no file to grade (missing, ambiguous) or the grading failed
+    problem: str = ""  # why no file was graded (none, or several that could be the one)
 
 
 LABELS = {
@@ -237,7 +238,8 @@ def pick_files(slugs: list[str], kinds: dict[str, str], folder: Path) -> dict[st
             shown = ", ".join(str(p.relative_to(folder)) for p in of_kind)
             picked[slug] = f"several {suffix} files were submitted ({shown}): name the one to grade {expected}"
         else:
-            seen = ", ".join(str(p.relative_to(folder)) for p in files) or "nothing"
+            seen = ", ".join(str(p.relative_to(folder)) for p in files[:SHOWN_FILES]) or "nothing"
+            seen += f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""
             picked[slug] = f"no file for {slug}: submit it as {expected} (submitted: {seen})"
     return picked
 
@@ -257,6 +259,8 @@ def grade_submission(slugs: list[str], root: Path) -> list[Graded]:
         if isinstance(file, str):
             graded.append(Graded(slug, problem=file))
             continue
+        # cold: a Gradescope container grades one submission, so a warm grading server
+        # would only cost its start-up and outlive run_autograder
         report = grade(challenges[slug].path, file, device="auto", protected=protected, warm=False)
         graded.append(Graded(slug, file=file, report=report))
     return graded

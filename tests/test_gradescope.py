@@ -372,6 +372,11 @@ def test_pick_files(tmp_path):
     }
     (sub / "answers.toml").write_text("")
     assert gradescope.pick_files(["quiz-x"], code, sub) == {"quiz-x": sub / "answers.toml"}
+    for n in range(12):
+        (sub / "extra" / f"f{n:02d}.txt").parent.mkdir(exist_ok=True)
+        (sub / "extra" / f"f{n:02d}.txt").write_text("")
+    message = gradescope.pick_files(["toy-tensor", "toy-sum"], code, sub)["toy-tensor"]
+    assert message.endswith("extra/f05.txt and 7 more)")
     assert gradescope.pick_files(["toy-tensor"], code, tmp_path / "none") == {
         "toy-tensor": "no file for toy-tensor: submit it as toy-tensor.py or toy_tensor.py (submitted: nothing)"
     }
