@@ -46,6 +46,7 @@ __all__ = [
     "expect_raises",
     "fail",
     "lazy",
+    "once_per_worker",
     "points",
     "public",
     "randn",
@@ -372,3 +373,30 @@ def check_unchanged_inputs(sub: Submission, names: list[str] | None = None) -> N
     if mutated:
         labels = [names[m] if names and isinstance(m, int) and m < len(names) else str(m) for m in mutated]
         fail(f"the call modified its input(s) {', '.join(labels)} in place; inputs must be left unchanged")
+
+
+_SHARED: dict[tuple, tuple[bool, Any]] = {}
+
+
+def once_per_worker(sub: Submission, key: str, compute: Callable[[Submission], Any]) -> Any:
+    """``compute(sub)``, run once per worker and shared by every test that asks for ``key``
+    (an expensive training the tests check from several sides). A failure is shared too:
+    each of those tests reports it, even where it killed the worker and the next test runs
+    on a fresh one; a worker started afresh for another reason computes it again."""
+    __tracebackhide__ = True
+    session = sub._session
+    found = _SHARED.get((key, id(session), session.generation))
+    if found is None:
+        before = session.generation
+        for stale in [k for k in _SHARED if k[0] == key]:
+            del _SHARED[stale]  # (its remote objects are gone with their worker)
+        try:
+            found = (True, compute(sub))
+        except Exception as exc:  # noqa: BLE001 - reported by every test that shares it
+            found = (False, exc)
+        for generation in {before, session.generation}:
+            _SHARED[(key, id(session), generation)] = found
+    ok, value = found
+    if not ok:
+        raise value
+    return value

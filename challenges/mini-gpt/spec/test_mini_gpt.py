@@ -20,6 +20,7 @@ from grader.spec import (
     expect_raises,
     fail,
     lazy,
+    once_per_worker,
     public,
     randn,
     time_limit,
@@ -403,40 +404,31 @@ def test_too_long_raises(sub):
 
 # ---------------------------------------------------------------- training
 
-_RUNS: dict = {}
-
 
 def corpus():
     return torch.tensor([CHARS.index(c) for c in TEXT])
+
+
+def _train_twice(sub):
+    sub.seed(0)
+    first = sub.MiniGPT(V, D, H, L, MAX_LEN)
+    initial = first.state_dict()
+    second = sub.MiniGPT(V, D, H, L, MAX_LEN)
+    second.load_state_dict(initial)
+    ids = corpus()
+    sub.seed(1234)
+    losses_1 = first.train_on(ids, STEPS, TRAIN_SEED)
+    sub.seed(98765)
+    losses_2 = second.train_on(ids, STEPS, TRAIN_SEED)
+    return first, initial, losses_1, losses_2
 
 
 def trained(sub):
     """Two trainings of the same initial MiniGPT(30, 32, 2, 2, 32) with seed 7 for 200 steps, the
     worker's global RNG seeded with 1234 before the first and with 98765 before the second:
     (model after the first run, its initial weights, losses of run 1, losses of run 2). Done
-    once per worker: the training tests share it."""
-    session = sub._session
-    key = (id(session), session.generation)
-    if key not in _RUNS:
-        try:
-            sub.seed(0)
-            first = sub.MiniGPT(V, D, H, L, MAX_LEN)
-            initial = first.state_dict()
-            second = sub.MiniGPT(V, D, H, L, MAX_LEN)
-            second.load_state_dict(initial)
-            ids = corpus()
-            sub.seed(1234)
-            losses_1 = first.train_on(ids, STEPS, TRAIN_SEED)
-            sub.seed(98765)
-            losses_2 = second.train_on(ids, STEPS, TRAIN_SEED)
-            _RUNS.clear()
-            _RUNS[key] = (first, initial, losses_1, losses_2)
-        except Exception as exc:  # every training test reports the same failure, even after a restart
-            _RUNS[key] = _RUNS[(id(session), session.generation)] = exc
-    found = _RUNS[key]
-    if isinstance(found, Exception):
-        raise found
-    return found
+    once per worker: the training tests share it (a failure too)."""
+    return once_per_worker(sub, "trained", _train_twice)
 
 
 TRAINING = (
