@@ -18,7 +18,7 @@ def test_the_bank_holds_the_catalog():
         "temperature-softmax", "greedy-decoding", "top-k-top-p", "sampling-generate", "kv-cache",
         "ngram-lm", "kneser-ney", "neural-ngram-lm", "rnn-forward", "vanishing-gradients", "lstm-cell",
         "gru-cell", "scaled-dot-product-attention", "multi-head-attention", "encoder-decoder-masks",
-        "positional-encoding", "rotary-embedding",
+        "positional-encoding", "rotary-embedding", "decoder-block", "mini-gpt", "online-softmax-attention",
         "mlm-masking", "span-corruption", "scaling-laws",
     }  # fmt: skip
     quizzes = {
@@ -28,10 +28,11 @@ def test_the_bank_holds_the_catalog():
     kinds = {p.name: bank.load(p).kind for p in PATHS}
     assert code <= {s for s, k in kinds.items() if k == "code"}
     assert quizzes <= {s for s, k in kinds.items() if k == "quiz"}
-    # a second, differently written correct solution for the challenges that came with issue 15
+    # a second, differently written correct solution for the challenges that came with issues 15-17
     assert {
         "neural-ngram-lm", "rnn-forward", "vanishing-gradients", "gru-cell",  # issue 15
         "multi-head-attention", "encoder-decoder-masks", "positional-encoding", "rotary-embedding",  # issue 16
+        "decoder-block", "mini-gpt", "online-softmax-attention",  # issue 17
     } <= {p.parent.name for p in CORRECT}  # fmt: skip
 
 
