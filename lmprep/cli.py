@@ -581,6 +581,37 @@ def progress(as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("lmprep-report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+@click.option("--open", "open_", is_flag=True, help="Open it in the web browser.")
+@JSON
+def report(output: Path, open_: bool, as_json: bool) -> None:
+    """Your progress as one self-contained HTML page (no network, no external files):
+    solved and attempted per topic and difficulty, attempts over time, verdicts, the tests
+    you failed most with their study notes, the review schedule, time per challenge.
+
+    Example: lmprep report -o report.html --open
+    """
+    from lmprep import progress_report
+
+    made = progress_report.write(learner(), output)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(Path(made["path"]).resolve().as_uri())
+    if as_json:
+        echo_json(made)
+    else:
+        click.echo(f"Wrote {made['path']} ({made['size_kb']} KB)")
+
+
+@cli.command()
 @click.argument("slug", required=False)
 @click.option("--all", "all_", is_flag=True, help="Reset every challenge you have a file for.")
 def reset(slug: str | None, all_: bool) -> None:
