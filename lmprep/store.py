@@ -75,11 +75,25 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["slug", "kind"])
 
 
-EVENT_KINDS = ("start", "hint", "solution", "reset", "skip")
+EVENT_KINDS = ("start", "hint", "solution", "reset", "skip", "review")
+
+
+def clock() -> dt.datetime:
+    """The time now, in UTC: the real clock, or ``LMPREP_NOW`` (an ISO 8601 time; UTC when it
+    names no zone) where set, so that tests and demonstrations run at a time of their choosing.
+    Every time lmprep records or schedules by is read here."""
+    fixed = os.environ.get("LMPREP_NOW")
+    if not fixed:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        when = dt.datetime.fromisoformat(fixed)
+    except ValueError:
+        raise LmprepError(f"LMPREP_NOW={fixed!r}: not an ISO 8601 time (e.g. 2026-01-31T09:00:00+00:00)") from None
+    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return clock().isoformat(timespec="microseconds")
 
 
 def counted(attempt: dict) -> bool:
