@@ -84,8 +84,17 @@ def show_started(started, as_json: bool) -> None:
     ch = started.challenge
     if as_json:
         echo_json(
-            {**ch.to_dict(), "file": str(started.path), "created": started.created, "locked_by": started.locked_by}
+            {
+                **ch.to_dict(),
+                "file": str(started.path),
+                "created": started.created,
+                "locked_by": started.locked_by,
+                "review": started.review and {**started.review, "due": started.review["due"].isoformat()},
+            }
         )
+        return
+    if started.review:
+        show_review(started)
         return
     render.markdown(bank.render_prompt(ch))
     if ch.notes:
@@ -101,19 +110,33 @@ def show_started(started, as_json: bool) -> None:
     click.echo(f"\n{verb} {started.path}\n{then}")
 
 
+def show_review(started) -> None:
+    """A review's why (due since, last rating), what to solve, and where the old file went."""
+    from lmprep import bank, render
+
+    ch, info = started.challenge, started.review
+    click.echo(render.template("review_started.txt.j2", ch=ch, r=info, path=started.path), nl=False)
+    if ch.kind == "quiz":
+        questions = [q for q in bank.questions(ch) if q.id in info["questions"]]
+        render.markdown(bank.templates().get_template("questions.md.j2").render(questions=questions))
+    click.echo(render.template("review_then.txt.j2", ch=ch, r=info, path=started.path), nl=False)
+
+
 @cli.command(name="next")
 @click.option("--topic", help="Only challenges of this topic.")
 @click.option("--difficulty", type=click.Choice(["easy", "medium", "hard"]), help="Only this difficulty.")
+@click.option("--new", "new", is_flag=True, help="Skip due reviews: new material (or the challenge in progress).")
 @JSON
-def next_(topic: str | None, difficulty: str | None, as_json: bool) -> None:
-    """Resume the challenge in progress, else start the first unlocked one.
+def next_(topic: str | None, difficulty: str | None, new: bool, as_json: bool) -> None:
+    """Start a due review (see `lmprep review`), else resume the challenge in progress,
+    else start the first unlocked one.
 
     Prints the statement and writes the stub (a quiz: the answer sheet) to your
-    workspace, never over your work.
+    workspace, never over your work: a review keeps your previous file beside it.
 
     Example: lmprep next --difficulty easy
     """
-    started = learner().next(topic, difficulty)
+    started = learner().next(topic, difficulty, new)
     if started is None:
         click.echo("Nothing left to start here: every matching challenge is solved or skipped.")
         return
@@ -565,9 +588,40 @@ def solution(slug: str, yes: bool) -> None:
 
 
 @cli.command()
+@click.argument("slug", required=False)
+@JSON
+def review(slug: str | None, as_json: bool) -> None:
+    """List the reviews due and those coming next; with SLUG, start a review of it.
+
+    Solved challenges and answered quiz questions come back on an FSRS schedule. A review
+    writes a fresh stub (a quiz: a sheet of the questions due) at your file's usual path,
+    keeping your previous file beside it; `lmprep submit` grades it and rates the card.
+
+    Example: lmprep review kv-cache
+    """
+    from lmprep import render
+
+    if slug:
+        show_started(learner().review(slug), as_json)
+        return
+    found = learner().reviews()
+    if as_json:
+        echo_json(
+            {
+                **found,
+                "now": found["now"].isoformat(),
+                "due": [c.to_dict() for c in found["due"]],
+                "upcoming": [c.to_dict() for c in found["upcoming"]],
+            }
+        )
+    else:
+        click.echo(render.template("review.txt.j2", **found), nl=False)
+
+
+@cli.command()
 @JSON
 def progress(as_json: bool) -> None:
-    """Solved / attempted / total per topic and difficulty, and recent attempts.
+    """Solved / attempted / total per topic and difficulty, reviews due, streak, and recent attempts.
 
     Example: lmprep progress --json
     """

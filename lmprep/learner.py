@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import threading
 from collections import Counter
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader import Report
 from grader.challenge import Challenge
-from lmprep import bank, grading, paths, scheduler, workspace
+from lmprep import bank, grading, paths, review, scheduler, workspace
 from lmprep.errors import LmprepError
 
 if TYPE_CHECKING:  # lmprep.store imports sqlite-utils (~0.1 s): `submit` opens it while the grading starts
@@ -27,6 +29,7 @@ class Started:
     path: Path
     created: bool
     locked_by: list[str] = field(default_factory=list)
+    review: dict | None = None  # a review: why (due since, last rating), the questions, the file kept
 
 
 class Learner:
@@ -56,12 +59,69 @@ class Learner:
         locked_by = [p for p in ch.prerequisites if progress.get(p) is None or progress[p].status != "solved"]
         return Started(ch, path, created, locked_by)
 
-    def next(self, topic: str | None = None, difficulty: str | None = None) -> Started | None:
+    def next(self, topic: str | None = None, difficulty: str | None = None, new: bool = False) -> Started | None:
+        """The review under way or the most overdue review (unless ``new``), else the
+        challenge in progress, else the first unlocked one."""
         challenges = bank.all_challenges()
         if topic and topic not in {c.topic for c in challenges}:
             raise LmprepError(f"unknown topic {topic!r} (topics: {', '.join(sorted({c.topic for c in challenges}))})")
-        ch = scheduler.next_challenge(challenges, self.progress(), self.store.current(), topic, difficulty)
+        progress = self.progress()
+        if not new:
+            slug = scheduler.next_review(challenges, progress, review.due(self.store, self.now()), topic, difficulty)
+            if slug:
+                return self.review(slug)
+        working = [p for p in progress.values() if p.status == "in progress"]
+        current = max(working, key=lambda p: p.last_activity).slug if working else None
+        ch = scheduler.next_challenge(challenges, progress, current, topic, difficulty)
         return self.start(ch.slug) if ch else None
+
+    # ------------------------------------------------------------ review
+
+    def now(self) -> dt.datetime:
+        from lmprep.store import clock
+
+        return clock()
+
+    def review(self, slug: str) -> Started:
+        """Start a review of ``slug`` (or resume the one under way): a fresh stub (a quiz: a
+        sheet of its due questions) at the usual path, the learner's file kept beside it."""
+        ch = bank.get(slug)
+        now = self.now()
+        mine = [c for c in review.cards(self.store, now) if c.slug == slug]
+        if not mine:
+            what = "answered" if ch.kind == "quiz" else "solved"
+            raise LmprepError(f"{slug} is not {what} yet: nothing to review (start it with `lmprep start {slug}`)")
+        due = [c for c in mine if c.due <= now]
+        shown = due or mine  # nothing due: an early review of them all
+        info = {
+            "slug": slug,
+            "due": min(c.due for c in shown),
+            "overdue": bool(due),
+            "last_rating": shown[0].last_rating,
+            "interval_days": shown[0].interval_days,
+            "questions": [c.key.split("#", 1)[1] for c in shown] if ch.kind == "quiz" else None,
+        }
+        state = self.progress().get(slug)
+        if state is not None and state.reviewing:  # under way: resume it, never a second fresh file
+            (event,) = self.store.events(slug, "review")[-1:]
+            info.update(json.loads(event["detail"] or "{}"), resumed=True)
+            info["due"] = dt.datetime.fromisoformat(info["due"])
+            return Started(ch, workspace.file_for(ch), False, review=info)
+        path, kept = workspace.fresh_for_review(ch, now, info["questions"])
+        info.update(kept=str(kept) if kept else None, resumed=False)
+        self.store.add_event(slug, "review", json.dumps({**info, "kind": ch.kind, "due": info["due"].isoformat()}))
+        return Started(ch, path, True, review=info)
+
+    def reviews(self, upcoming: int = 10) -> dict:
+        """What is due now (most overdue first) and the next ``upcoming`` cards to fall due."""
+        now = self.now()
+        cards = review.cards(self.store, now)
+        return {
+            "now": now,
+            "due": [c for c in cards if c.due <= now],
+            "upcoming": [c for c in cards if c.due > now][:upcoming],
+            "streak": review.streak(self.store, now.date()),
+        }
 
     # ------------------------------------------------------------ grading
 
@@ -161,7 +221,9 @@ class Learner:
         """Solved / attempted / total per topic and per difficulty, plus recent activity.
 
         ``attempts`` counts the learner's attempts; Internal Errors are counted apart in
-        ``grader_errors`` and listed in ``recent`` with ``counted`` false.
+        ``grader_errors`` and listed in ``recent`` with ``counted`` false. ``reviews``: the
+        cards due now, when the next one falls due, and the streak (days in a row with an
+        attempt).
         """
         from lmprep.store import counted
 
@@ -191,6 +253,7 @@ class Learner:
             for a in attempts[-10:][::-1]
         ]
         learners = sum(map(counted, attempts))
+        reviews = self.reviews(upcoming=1)
         return {
             "solved": sum(p.solved for p in progress.values()),
             "total": len(challenges),
@@ -200,6 +263,11 @@ class Learner:
             "by_topic": group("topic"),
             "by_difficulty": group("difficulty"),
             "recent": recent,
+            "reviews": {
+                "due": len(reviews["due"]),
+                "next_due": reviews["upcoming"][0].due.isoformat() if reviews["upcoming"] else None,
+                "streak": reviews["streak"],
+            },
         }
 
 

@@ -1,4 +1,5 @@
-"""Which challenge comes next: the one in progress, else the first unlocked in curriculum order."""
+"""Which challenge comes next: a review under way or due, else the one in progress, else the
+first unlocked in curriculum order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 from grader.challenge import Challenge
 
 if TYPE_CHECKING:
+    from lmprep.review import Card
     from lmprep.store import ChallengeProgress
 
 
@@ -38,3 +40,23 @@ def next_challenge(
         if unlocked(ch, progress):
             return ch
     return None
+
+
+def next_review(
+    challenges: list[Challenge],
+    progress: dict[str, ChallengeProgress],
+    due: list[Card],
+    topic: str | None = None,
+    difficulty: str | None = None,
+) -> str | None:
+    """The challenge to review, among those matching the filters: the one whose review is
+    under way, else the one of the most overdue card (``due`` is most overdue first)."""
+    pool = {
+        c.slug
+        for c in challenges
+        if (topic is None or c.topic == topic) and (difficulty is None or c.difficulty == difficulty)
+    }
+    under_way = [p for p in progress.values() if p.reviewing and p.slug in pool]
+    if under_way:
+        return max(under_way, key=lambda p: p.last_activity).slug
+    return next((card.slug for card in due if card.slug in pool), None)

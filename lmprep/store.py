@@ -2,8 +2,9 @@
 
 It records attempts (code snapshot, verdict, score, per-test outcomes, device, durations,
 challenge version) and events (challenge started, hint revealed, solution revealed,
-reset, skipped). Everything else — solved, in progress, hints used — is derived from
-those two tables when read, so there is no second copy of the truth to drift.
+reset, skipped, review started). Everything else — solved, in progress, hints used, the
+review schedule (`lmprep.review`) — is derived from those two tables when read, so there
+is no second copy of the truth to drift.
 
 An attempt graded Internal Error (a fault of the grader or the machine) is kept, code and
 message included, as the evidence of that fault, but it is never counted as the
@@ -126,6 +127,7 @@ class ChallengeProgress:
     started: bool = False
     last_activity: str = ""
     last_verdict: str = ""
+    reviewing: bool = False  # a review started (`lmprep review`) and not yet graded; still solved
 
     @property
     def status(self) -> str:
@@ -298,6 +300,9 @@ class ProgressStore:
         resets = {e["slug"]: e for e in self.events(kind="reset")}  # the latest reset of each
         reset_at = {slug: e["created_at"] for slug, e in resets.items()}
 
+        graded: dict[str, list[dict]] = {}  # the counted attempts with a verdict, after the reset
+        reviews: dict[str, dict] = {}  # the latest review event of each, after the reset
+
         def get(slug: str) -> ChallengeProgress:
             return found.setdefault(slug, ChallengeProgress(slug))
 
@@ -311,6 +316,7 @@ class ProgressStore:
                 continue
             p.attempts += 1
             if row["status"] == "done":
+                graded.setdefault(row["slug"], []).append(row)
                 p.last_verdict = row["verdict"]
                 p.solved = p.solved or row["verdict"] == "Accepted"
                 if (row["score"] or 0) >= p.best_score:
@@ -330,12 +336,22 @@ class ProgressStore:
                 p.skipped = True
             elif event["kind"] == "start":
                 p.started = True
+            elif event["kind"] == "review":
+                reviews[event["slug"]] = event
+        for slug, event in reviews.items():
+            # open until graded: a code challenge by an Accepted, a quiz by any graded attempt
+            closers = ("Accepted",) if json.loads(event["detail"] or "{}").get("kind") == "code" else None
+            found[slug].reviewing = not any(
+                row["created_at"] >= event["created_at"] and (closers is None or row["verdict"] in closers)
+                for row in graded.get(slug, [])
+            )
         return found
 
     def current(self) -> str | None:
-        """The challenge in progress: the latest one started or attempted, not solved or skipped."""
+        """The challenge in progress: the latest one started or attempted, not solved or
+        skipped, or under review."""
         progress = self.progress()
-        open_ = [p for p in progress.values() if p.status == "in progress"]
+        open_ = [p for p in progress.values() if p.status == "in progress" or p.reviewing]
         return max(open_, key=lambda p: p.last_activity).slug if open_ else None
 
 

@@ -57,6 +57,37 @@ def write_stub(ch: Challenge) -> tuple[Path, bool]:
     return path, True
 
 
+def fresh_for_review(
+    ch: Challenge, when: dt.datetime, question_ids: list[str] | None = None
+) -> tuple[Path, Path | None]:
+    """Write a fresh file for a review at the challenge's usual path: the stub, or an answer
+    sheet holding only the questions ``question_ids``. The learner's file there is moved
+    aside first, beside it (`set_aside`). Returns the new file and where the old one went."""
+    path = file_for(ch)
+    kept = set_aside(path, "solved" if ch.kind == "code" else "answered", when) if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if ch.kind == "quiz":
+        questions = [q for q in bank.questions(ch) if question_ids is None or q.id in question_ids]
+        text = _sheet(ch, questions, None)
+    else:
+        text = starting_text(ch)
+    path.write_text(text, encoding="utf-8")
+    return path, kept
+
+
+def set_aside(path: Path, label: str, when: dt.datetime) -> Path:
+    """Rename ``path`` to ``<name>.<label>-<time><suffix>`` beside it (e.g.
+    ``kv_cache.solved-20260131-0900.py``), never over an existing file."""
+    stamp = when.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.{label}-{stamp}{path.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.{label}-{stamp}-{n}{path.suffix}")
+    path.rename(target)
+    return target
+
+
 def challenge_of(path: Path) -> str | None:
     """The slug a file declares in its header, else the one its name stands for."""
     try:
