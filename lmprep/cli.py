@@ -89,7 +89,7 @@ def show_started(started, as_json: bool) -> None:
                 "file": str(started.path),
                 "created": started.created,
                 "locked_by": started.locked_by,
-                "review": started.review and {**started.review, "due": started.review["due"].isoformat()},
+                "review": started.review and json.loads(json.dumps(started.review, default=lambda t: t.isoformat())),
             }
         )
         return

@@ -98,6 +98,7 @@ class Learner:
             "due": min(c.due for c in shown),
             "overdue": bool(due),
             "last_rating": shown[0].last_rating,
+            "last_review": shown[0].last_review,
             "interval_days": shown[0].interval_days,
             "questions": [c.key.split("#", 1)[1] for c in shown] if ch.kind == "quiz" else None,
         }
@@ -105,11 +106,11 @@ class Learner:
         if state is not None and state.reviewing:  # under way: resume it, never a second fresh file
             (event,) = self.store.events(slug, "review")[-1:]
             info.update(json.loads(event["detail"] or "{}"), resumed=True)
-            info["due"] = dt.datetime.fromisoformat(info["due"])
+            info.update({k: dt.datetime.fromisoformat(info[k]) for k in ("due", "last_review")})
             return Started(ch, workspace.file_for(ch), False, review=info)
         path, kept = workspace.fresh_for_review(ch, now, info["questions"])
         info.update(kept=str(kept) if kept else None, resumed=False)
-        self.store.add_event(slug, "review", json.dumps({**info, "kind": ch.kind, "due": info["due"].isoformat()}))
+        self.store.add_event(slug, "review", json.dumps({**info, "kind": ch.kind}, default=dt.datetime.isoformat))
         return Started(ch, path, True, review=info)
 
     def reviews(self, upcoming: int = 10) -> dict:

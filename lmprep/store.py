@@ -334,6 +334,7 @@ class ProgressStore:
                 p.solution_seen = True
             elif event["kind"] == "skip":
                 p.skipped = True
+                reviews.pop(event["slug"], None)  # a review skipped is over, unrated
             elif event["kind"] == "start":
                 p.started = True
             elif event["kind"] == "review":

@@ -312,7 +312,7 @@ def test_next_offers_a_due_review_before_new_material_and_keeps_the_previous_fil
     kept = workspace("toy_sum.solved-20260108-090000.py")
     assert result.output == (
         "Review: toy-sum (Sum a list)\n"
-        "Due since 2026-01-07 09:30 UTC (2 days after your last review, rated good).\n"
+        "Due since 2026-01-07 09:30 UTC (last done 2026-01-05 09:30, rated good).\n"
         "Write it again from the stub, without looking at your old file.\n"
         f"\nYour previous file is kept at {kept}\n"
         f"Wrote a fresh stub to {workspace()}\n"
@@ -363,7 +363,7 @@ def test_review_lists_what_is_due_and_what_comes_next(clock, graded):
     clock(at(days=2, minutes=40))
     assert run("review").output == (
         "1 review due now, most overdue first:\n"
-        "  toy-sum                        due since 2026-01-07 09:30  last rated good   interval 2 d\n"
+        "  toy-sum                             due since 2026-01-07 09:30  last rated good   interval 2 d\n"
         "\nStart the first: lmprep next  (or one of them: lmprep review toy-sum)\n"
         "\nStreak: 0 days in a row with an attempt. (Times in UTC.)\n"
     )
@@ -428,7 +428,7 @@ def test_a_quiz_review_asks_only_the_questions_due(clock, graded, monkeypatch):
     result = run("next")
     assert result.output.startswith(
         "Review: toy-quiz (Toy quiz)\n"
-        "Due since 2026-01-06 09:05 UTC (1 day after your last review, rated again).\n"
+        "Due since 2026-01-06 09:05 UTC (last done 2026-01-05 09:05, rated again).\n"
         "Answer the 2 questions due again.\n"
     )
     kept = paths.workspace() / "toy_quiz.answered-20260106-091000.toml"
@@ -467,3 +467,13 @@ def test_next_json_says_it_is_a_review(clock, graded):
         False,
     )
     assert review_["kept"].endswith("toy_sum.solved-20260108-090000.py")
+
+
+def test_skip_ends_a_review_unrated_and_next_new_moves_on(clock, graded):
+    solve_toy_sum(clock, graded)
+    clock(at(days=3))
+    run("review", "toy-sum")
+    assert run("skip").output == "Skipped toy-sum. `lmprep start toy-sum` brings it back.\n"
+    assert run("submit").output.startswith("Error: no challenge in progress")
+    assert json.loads(run("review", "--json").output)["due"][0]["reps"] == 1  # still due, unrated
+    assert "Scale a tensor" in run("next", "--new").output
