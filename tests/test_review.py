@@ -477,3 +477,25 @@ def test_skip_ends_a_review_unrated_and_next_new_moves_on(clock, graded):
     assert run("submit").output.startswith("Error: no challenge in progress")
     assert json.loads(run("review", "--json").output)["due"][0]["reps"] == 1  # still due, unrated
     assert "Scale a tensor" in run("next", "--new").output
+
+
+def test_an_early_review_says_so(clock, graded):
+    solve_toy_sum(clock, graded)
+    clock(at(days=1))
+    result = run("review", "toy-sum")
+    assert result.output.startswith(
+        "Review: toy-sum (Sum a list)\n"
+        "An early review: not due until 2026-01-07 09:30 UTC (last done 2026-01-05 09:30, rated good).\n"
+    )
+    clock(at(days=1, minutes=3))
+    graded.append("Accepted")
+    run("submit")
+    card = json.loads(run("review", "--json").output)["upcoming"][0]
+    assert (card["reps"], card["last_rating"], card["last_review"]) == (2, "easy", "2026-01-06T09:03:00+00:00")
+
+
+def test_a_clock_that_is_not_a_time_is_one_line(monkeypatch):
+    monkeypatch.setenv("LMPREP_NOW", "tomorrow")
+    result = CliRunner().invoke(cli, ["review"])
+    assert result.exit_code == 1
+    assert result.output == "Error: LMPREP_NOW='tomorrow': not an ISO 8601 time (e.g. 2026-01-31T09:00:00+00:00)\n"
