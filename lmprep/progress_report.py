@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from lmprep import bank, notes
 from lmprep.errors import LmprepError
 
@@ -167,16 +169,13 @@ def render(learner: Learner, now: dt.datetime) -> tuple[str, dict]:
         "reviews_30d": sum(len(cards) for _, cards in forecast),
         "review_days": REVIEW_DAYS,
         "appendix": appendix(failed),
-        "plots": {
-            "timeline": plot_timeline(days, per_day),
-            "topics": plot_topics(summary["by_topic"]),
-            "schedule": plot_schedule(forecast),
+        "plots": {  # SVG made here, inlined as it is
+            "timeline": Markup(plot_timeline(days, per_day)),
+            "topics": Markup(plot_topics(summary["by_topic"])),
+            "schedule": Markup(plot_schedule(forecast)),
         },
     }
-    from markupsafe import Markup
-
-    context["plots"] = {name: Markup(svg) for name, svg in context["plots"].items()}
-    env = bank.templates().overlay(autoescape=True)
+    env = bank.templates().overlay(autoescape=True)  # the page's text is escaped; the notes and plots are Markup
     page = env.get_template("report.html.j2").render(**context)
     facts = {
         "attempts": len(mine),
@@ -343,10 +342,9 @@ def appendix(failed: list[FailedTest]) -> list[dict]:
     return sections
 
 
-def markdown_html(text: str):
+def markdown_html(text: str) -> Markup:
     """Study notes in HTML; links that would leave the page stay plain text."""
     from markdown_it import MarkdownIt  # rich's Markdown parser, installed with rich
-    from markupsafe import Markup
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.validateLink = lambda url: url.startswith("#")
