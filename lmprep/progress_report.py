@@ -344,7 +344,7 @@ def appendix(failed: list[FailedTest]) -> list[dict]:
 
 def markdown_html(text: str) -> Markup:
     """Study notes in HTML; links that would leave the page stay plain text."""
-    from markdown_it import MarkdownIt  # rich's Markdown parser, installed with rich
+    from markdown_it import MarkdownIt  # a dependency (rich parses Markdown with it too)
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.validateLink = lambda url: url.startswith("#")
