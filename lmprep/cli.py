@@ -207,7 +207,9 @@ def list_(topic: str | None, difficulty: str | None, status: str | None, as_json
         click.echo(render.template("list.txt.j2", rows=rows), nl=False)
 
 
-def print_report(report, as_json: bool, verbose: bool = False) -> None:
+def print_report(report, as_json: bool, verbose: bool = False, rated: list | None = None) -> None:
+    """The Report (and, after a submit, the review cards it rated), then exit with the
+    verdict's code."""
     from grader import Verdict
     from lmprep import render
 
@@ -215,6 +217,8 @@ def print_report(report, as_json: bool, verbose: bool = False) -> None:
         click.echo(report.to_json())
     else:
         click.echo(render.report_text(report, verbose), nl=False)
+        if rated:
+            click.echo(render.template("review_rated.txt.j2", cards=rated, now=learner().now()), nl=False)
     click.get_current_context().exit(Verdict(report.verdict).exit_code)
 
 
@@ -238,8 +242,8 @@ def submit(path: Path | None, slug: str | None, device: str, as_json: bool, verb
     from lmprep import render
 
     with render.grading_status():
-        report, _ = learner().submit(path, slug, device)
-    print_report(report, as_json, verbose)
+        report, attempt = learner().submit(path, slug, device)
+    print_report(report, as_json, verbose, rated=learner().rated_by(attempt))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -124,6 +124,13 @@ class Learner:
             "streak": review.streak(self.store, now.date()),
         }
 
+    def rated_by(self, attempt_id: int) -> list:
+        """The review cards this attempt rated (none when it rated nothing: a re-submit of a
+        solved challenge outside a review, a blank quiz question, a grader fault)."""
+        (row,) = [a for a in self.store.attempts() if a["id"] == attempt_id]
+        when = review.parse_time(row["created_at"])
+        return [c for c in review.cards(self.store, self.now()) if c.slug == row["slug"] and c.last_review == when]
+
     # ------------------------------------------------------------ grading
 
     def resolve(self, path: Path | None, slug: str | None) -> tuple[Path, Challenge]:

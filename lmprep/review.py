@@ -139,7 +139,7 @@ def streak(store: ProgressStore, today: dt.date) -> int:
     yesterday when there is none yet today."""
     from lmprep.store import counted
 
-    days = {_time(a["created_at"]).date() for a in store.attempts() if counted(a)}
+    days = {parse_time(a["created_at"]).date() for a in store.attempts() if counted(a)}
     day = today if today in days else today - dt.timedelta(days=1)
     count = 0
     while day in days:
@@ -164,7 +164,8 @@ class _Item:
     row: dict
 
 
-def _time(text: str) -> dt.datetime:
+def parse_time(text: str) -> dt.datetime:
+    """A recorded time (ISO 8601) as an aware UTC datetime."""
     when = dt.datetime.fromisoformat(text)
     return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
 
@@ -181,12 +182,12 @@ def _histories(store: ProgressStore, now: dt.datetime) -> dict[str, list[_Item]]
         reset = resets.get(a["slug"])
         if counted(a) and a["status"] == "done" and (reset is None or a["created_at"] > reset["created_at"]):
             found.setdefault(a["slug"], []).append(
-                (_time(a["created_at"]), 1, a["id"], _Item(_time(a["created_at"]), "attempt", a))
+                (parse_time(a["created_at"]), 1, a["id"], _Item(parse_time(a["created_at"]), "attempt", a))
             )
     for e in events:
         if e["kind"] != "reset" and e["id"] > resets.get(e["slug"], {}).get("id", 0):
             found.setdefault(e["slug"], []).append(
-                (_time(e["created_at"]), 0, e["id"], _Item(_time(e["created_at"]), e["kind"], e))
+                (parse_time(e["created_at"]), 0, e["id"], _Item(parse_time(e["created_at"]), e["kind"], e))
             )
     return {
         slug: [entry[3] for entry in sorted(entries, key=lambda x: x[:3]) if entry[0] <= now]

@@ -342,7 +342,10 @@ def test_submit_during_a_review_grades_it_and_rates_the_card(clock, graded):
     assert run("submit").exit_code == 10  # no argument: the review is the current challenge
     clock(at(days=3, minutes=6))
     graded.append("Accepted")
-    assert run("submit").exit_code == 0
+    result = run("submit")
+    assert result.exit_code == 0
+    # the submit says how it rated the card and when the next review is
+    assert "Spaced review: rated hard; next review " in result.output and "(in " in result.output
     found = json.loads(run("review", "--json").output)
     assert found["due"] == []
     (card,) = found["upcoming"]
@@ -437,7 +440,8 @@ def test_a_quiz_review_asks_only_the_questions_due(clock, graded, monkeypatch):
     assert re.findall(r"^(\w+) = ", fresh, re.M) == ["many", "sym"]
     sheet.write_text(fresh.replace('many = ""', 'many = ["a", "b"]').replace('sym = ""', "sym = false"))
     clock(at(days=1, minutes=15))
-    run("submit")  # the others are left out of the sheet: blank, not rated
+    result = run("submit")  # the others are left out of the sheet: blank, not rated
+    assert "Spaced review: 2 questions rated (2 good); questions left blank rate nothing." in result.output
     cards = {c["key"]: c for c in json.loads(run("review", "--json").output)["upcoming"]}
     assert {k: (c["reps"], c["last_rating"]) for k, c in cards.items()} == {
         "toy-quiz#pick": (1, "good"),
