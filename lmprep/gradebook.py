@@ -32,7 +32,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +41,10 @@ import sqlite_utils
 
 from grader import Report, Verdict, grade
 from grader.challenge import Challenge
-from lmprep import __version__, bank, workspace
+from lmprep import __version__, bank, store, workspace
 from lmprep.errors import LmprepError
 from lmprep.grading import check_device, hidden_paths
 
-BUSY_TIMEOUT_S = 60.0
 migrations = sqlite_utils.Migrations("lmprep-gradebook")
 # the columns of an exported gradebook, in order
 COLUMNS = (
@@ -171,12 +170,8 @@ class Gradebook:
             raise LmprepError(f"{self.path}: is a folder, not a gradebook database")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            with contextlib.suppress(sqlite3.OperationalError):
-                conn.execute("PRAGMA journal_mode = WAL")
-            self.db = sqlite_utils.Database(conn)
-            migrations.apply(self.db)
+            self.db, _ = store.connect(self.path)
+            store.migrate(self.db, migrations, self.path)
             for table in ("results", "submissions"):
                 if not self.db[table].exists():
                     raise sqlite3.DatabaseError(f"table {table} is missing")
@@ -186,16 +181,8 @@ class Gradebook:
     def close(self) -> None:
         self.db.conn.close()
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return store.immediate(self.db.conn)
 
     def result(self, sha256: str, challenge_hash: str, version: str = __version__) -> dict | None:
         rows = list(

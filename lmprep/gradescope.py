@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader import Report, TestResult, Verdict
+from grader.report import OUTCOME_VERDICTS
 from lmprep import bank, workspace
 from lmprep.errors import LmprepError
 
@@ -189,15 +190,8 @@ class Graded:
     problem: str = ""  # why no file was graded (none, or several that could be the one)
 
 
-LABELS = {
-    "wrong_answer": "Wrong Answer",
-    "runtime_error": "Runtime Error",
-    "time_limit": "Time Limit Exceeded",
-    "memory_limit": "Memory Limit Exceeded",
-    "output_limit": "Output Limit Exceeded",
-    "forbidden": "Forbidden API",
-    "crashed": "Crashed",
-    "error": "Internal Error (a fault of the grader, not of your code)",
+LABELS = {o.value: v.value for o, v in OUTCOME_VERDICTS.items()} | {
+    "error": "Internal Error (a fault of the grader, not of your code)"
 }
 
 

@@ -9,22 +9,12 @@ import sys
 import click
 
 from grader import Report
+from grader.report import OUTCOME_VERDICTS
 from lmprep import bank
 
 VERDICT_COLOURS = {"Accepted": "green", "Internal Error": "magenta"}
 MARKS = {"passed": ("✓", "green"), "skipped": ("·", "yellow")}
-LABELS = {
-    "passed": "",
-    "skipped": "skipped",
-    "wrong_answer": "Wrong Answer",
-    "runtime_error": "Runtime Error",
-    "time_limit": "Time Limit Exceeded",
-    "memory_limit": "Memory Limit Exceeded",
-    "output_limit": "Output Limit Exceeded",
-    "forbidden": "Forbidden API",
-    "crashed": "Crashed",
-    "error": "Internal Error",
-}
+LABELS = {"passed": "", "skipped": "skipped", **{o.value: v.value for o, v in OUTCOME_VERDICTS.items()}}
 
 
 def _env():

@@ -93,6 +93,45 @@ def clock() -> dt.datetime:
     return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
 
 
+def connect(path: Path) -> tuple[sqlite_utils.Database, str]:
+    """A database opened as lmprep opens one: autocommit (transactions are explicit, see
+    `immediate`), a busy timeout so that concurrent writers queue instead of failing, and
+    WAL where the file system allows it (else the rollback journal). Returns it and its
+    journal mode. (Opened in one thread and used in another: never two at once.)"""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    except sqlite3.OperationalError:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    return sqlite_utils.Database(conn), str(mode).lower()
+
+
+def migrate(db: sqlite_utils.Database, pending: sqlite_utils.Migrations, path: Path) -> None:
+    """Apply ``pending``'s migrations while holding an exclusive lock beside the database,
+    so that concurrent first runs cannot race."""
+    if not pending.pending(db):
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pending.apply(db)  # re-checks what is pending, now under the lock
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One short BEGIN IMMEDIATE transaction: committed, or rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def now() -> str:
     return clock().isoformat(timespec="microseconds")
 
@@ -157,14 +196,8 @@ class ProgressStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # (the learner may open it in one thread and go on in another: never two at once)
-            conn = sqlite3.connect(
-                str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self.db = sqlite_utils.Database(conn)
-            self.journal_mode = self._enable_wal(conn)
-            self._migrate()
+            self.db, self.journal_mode = connect(self.path)
+            migrate(self.db, migrations, self.path)
             self._check()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -174,27 +207,6 @@ class ProgressStore:
 
     # ------------------------------------------------------------ setup
 
-    @staticmethod
-    def _enable_wal(conn: sqlite3.Connection) -> str:
-        """WAL where the file system allows it; otherwise the default rollback journal."""
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.OperationalError:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        return str(mode).lower()
-
-    def _migrate(self) -> None:
-        """Apply pending migrations while holding an exclusive lock beside the database."""
-        if not migrations.pending(self.db):
-            return
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                migrations.apply(self.db)  # re-checks what is pending, now under the lock
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def _check(self) -> None:
         for table in ("attempts", "events"):
             if not self.db[table].exists():
@@ -203,17 +215,9 @@ class ProgressStore:
     def close(self) -> None:
         self.db.conn.close()
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One short BEGIN IMMEDIATE transaction."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return immediate(self.db.conn)
 
     # ------------------------------------------------------------ attempts
 
