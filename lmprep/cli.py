@@ -243,7 +243,7 @@ def submit(path: Path | None, slug: str | None, device: str, as_json: bool, verb
 
     with render.grading_status():
         report, attempt = learner().submit(path, slug, device)
-    print_report(report, as_json, verbose, rated=learner().rated_by(attempt))
+    print_report(report, as_json, verbose, rated=None if as_json else learner().rated_by(attempt))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
