@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from lmprep import bank, notes
 from lmprep.errors import LmprepError
+from lmprep.review import parse_time
 
 if TYPE_CHECKING:
     from grader.challenge import Challenge
@@ -192,12 +193,6 @@ def render(learner: Learner, now: dt.datetime) -> tuple[str, dict]:
 # ------------------------------------------------------------------ the figures
 
 
-def utc(stamp: str) -> dt.datetime:
-    """A stored timestamp (ISO 8601) as an aware UTC time."""
-    when = dt.datetime.fromisoformat(stamp)
-    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
-
-
 def verdict_group(attempt: dict) -> str:
     """The plots' group of an attempt's verdict ("Accepted", "Error", ...)."""
     verdict = attempt["verdict"] if attempt["status"] == "done" else attempt["status"]
@@ -209,7 +204,7 @@ def attempts_per_day(attempts: list[dict], today: dt.date) -> tuple[list[dt.date
 
     The timeline runs from the first attempt (at least 14 days back, at most 91) to today.
     """
-    when = [utc(a["created_at"]).date() for a in attempts]
+    when = [parse_time(a["created_at"]).date() for a in attempts]
     first = min(when, default=today)
     span = min(max((today - first).days + 1, TIMELINE_MIN_DAYS), TIMELINE_MAX_DAYS)
     days = [today - dt.timedelta(days=n) for n in range(span - 1, -1, -1)]
@@ -235,7 +230,7 @@ def failed_tests(attempts: list[dict], challenges: dict[str, Challenge]) -> list
                 found[key] = FailedTest(name, attempt["slug"], ch.title if ch else attempt["slug"], 0, "", "", link)
             entry = found[key]
             entry.count += 1
-            entry.last = utc(attempt["created_at"]).date().isoformat()
+            entry.last = parse_time(attempt["created_at"]).date().isoformat()
             entry.diagnosis = test.get("diagnosis") or entry.diagnosis
     ranked = sorted(found.values(), key=lambda f: (f.slug, f.name))
     ranked.sort(key=lambda f: f.last, reverse=True)  # the most recent first among equals
@@ -259,11 +254,11 @@ def time_spent(
     """
     moments: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     for attempt in attempts:
-        begin = utc(attempt["created_at"])
-        end = utc(attempt["finished_at"]) if attempt.get("finished_at") else begin
+        begin = parse_time(attempt["created_at"])
+        end = parse_time(attempt["finished_at"]) if attempt.get("finished_at") else begin
         moments[attempt["slug"]].append((begin, max(begin, end)))
     for event in events:
-        when = utc(event["created_at"])
+        when = parse_time(event["created_at"])
         moments[event["slug"]].append((when, when))
     spent = {}
     for slug, spans in moments.items():

@@ -425,8 +425,8 @@ def test_notes_anchor_and_titles():
     assert progress_report.notes_anchor("decoding#top-k-top-p") == "notes-decoding-top-k-top-p"
     assert progress_report.notes_anchor("decoding") == "notes-decoding"
     assert progress_report.notes_titles()["decoding"] == "Decoding and sampling"
-    assert progress_report.utc("2026-03-01T10:00:00") == dt.datetime(2026, 3, 1, 10, tzinfo=UTC)
-    assert progress_report.utc("2026-03-01T05:00:00-05:00") == dt.datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert review.parse_time("2026-03-01T10:00:00") == dt.datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert review.parse_time("2026-03-01T05:00:00-05:00") == dt.datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ the command
