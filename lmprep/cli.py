@@ -598,8 +598,9 @@ def review(slug: str | None, as_json: bool) -> None:
     """List the reviews due and those coming next; with SLUG, start a review of it.
 
     Solved challenges and answered quiz questions come back on an FSRS schedule. A review
-    writes a fresh stub (a quiz: a sheet of the questions due) at your file's usual path,
-    keeping your previous file beside it; `lmprep submit` grades it and rates the card.
+    writes a fresh stub (a quiz: the questions due blank, your other answers kept) at
+    your file's usual path, keeping your previous file beside it; `lmprep submit` grades
+    it and rates the card.
 
     Example: lmprep review kv-cache
     """

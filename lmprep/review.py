@@ -22,7 +22,9 @@ its first Accepted, and afterwards from each review (`lmprep review SLUG`, recor
 
 Submitting a solved challenge again outside a review rates nothing: re-grading a file that
 is already right says nothing of memory. A quiz question is rated by every graded attempt
-that answers it: correct = Good, wrong = Again (a question left blank is not rated).
+that answers it: correct = Good, wrong = Again (a question left blank is not rated); the
+attempt that ends a quiz review rates only the questions that review asked (its sheet
+holds the learner's last answers to the others, so that it is graded whole).
 Attempts graded Internal Error never count (`lmprep.store.counted`).
 
 The card exists once the challenge is solved (code) or the question answered (quiz).
@@ -38,6 +40,7 @@ Days (forecast, streak) are UTC days.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -287,13 +290,21 @@ def _replay_quiz(sched: fsrs.Scheduler, ch: Challenge, items: Iterable[_Item]) -
     except LmprepError:
         return []
     tracks: dict[str, _Track] = {}
+    reviewed: set[str] | None = None  # during a review: the questions it asked
     for item in items:
+        if item.kind == "review":
+            reviewed = set(json.loads(item.row["detail"] or "{}").get("questions") or ()) or None
+        elif item.kind == "skip":
+            reviewed = None
         if item.kind != "attempt":
             continue
         for test in item.row["tests"]:
             qid = test.get("id")
             if qid not in texts or (test.get("message") or "").startswith(NOT_ANSWERED):
                 continue
+            if reviewed is not None and qid not in reviewed:
+                continue  # kept from the last sheet on a review's sheet: not reviewed
             track = tracks.setdefault(qid, _Track(f"{ch.slug}#{qid}", ch.slug, texts[qid]))
             track.rate(sched, fsrs.Rating.Good if test.get("outcome") == "passed" else fsrs.Rating.Again, item.when)
+        reviewed = None  # a quiz review ends at its graded attempt
     return [card for qid in texts if qid in tracks and (card := tracks[qid].result())]

@@ -57,18 +57,32 @@ def write_stub(ch: Challenge) -> tuple[Path, bool]:
     return path, True
 
 
+REVIEW_NOTE = (
+    "# A review: the questions due are blank; the others hold your last answers, which this review\n"
+    "# does not rate (change them if you like: the whole sheet is graded).\n"
+)
+
+
 def fresh_for_review(
     ch: Challenge, when: dt.datetime, question_ids: list[str] | None = None
 ) -> tuple[Path, Path | None]:
     """Write a fresh file for a review at the challenge's usual path: the stub, or an answer
-    sheet holding only the questions ``question_ids``. The learner's file there is moved
-    aside first, beside it (`set_aside`). Returns the new file and where the old one went."""
+    sheet whose questions ``question_ids`` are blank and whose others hold the answers of the
+    learner's last sheet (so the sheet is graded whole, and right when the review is). The
+    learner's file there is moved aside first, beside it (`set_aside`). Returns the new file
+    and where the old one went."""
     path = file_for(ch)
     kept = set_aside(path, "solved" if ch.kind == "code" else "answered", when) if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True)
     if ch.kind == "quiz":
-        questions = [q for q in bank.questions(ch) if question_ids is None or q.id in question_ids]
-        text = _sheet(ch, questions, None)
+        questions = bank.questions(ch)
+        try:
+            last = quiz.read_sheet(kept.read_text(encoding="utf-8"), questions) if kept else {}
+        except (OSError, UnicodeDecodeError, quiz.AnswerError):
+            last = {}  # a sheet that no longer reads: every question blank
+        due = {q.id for q in questions} if question_ids is None else set(question_ids)
+        answers = {q.id: last.get(q.id) for q in questions if q.id not in due}
+        text = quiz.answer_sheet(ch.slug, questions, HEADER.format(slug=ch.slug) + REVIEW_NOTE, answers)
     else:
         text = starting_text(ch)
     path.write_text(text, encoding="utf-8")

@@ -411,7 +411,7 @@ def test_progress_shows_the_reviews_due_and_the_streak(clock, graded):
     assert json.loads(run("progress", "--json").output)["reviews"] == {"due": 1, "next_due": None, "streak": 0}
 
 
-def test_a_quiz_review_asks_only_the_questions_due(clock, graded, monkeypatch):
+def test_a_quiz_review_asks_the_questions_due_and_keeps_the_other_answers(clock, graded, monkeypatch):
     from lmprep import paths
 
     monkeypatch.setenv("LMPREP_CHALLENGES", str(DATA / "quizzes"))
@@ -437,11 +437,21 @@ def test_a_quiz_review_asks_only_the_questions_due(clock, graded, monkeypatch):
     kept = paths.workspace() / "toy_quiz.answered-20260106-091000.toml"
     assert kept.read_text() == text
     fresh = sheet.read_text()
-    assert re.findall(r"^(\w+) = ", fresh, re.M) == ["many", "sym"]
+    # the questions due are blank; the others hold the last sheet's answers, so it is graded whole
+    assert dict(re.findall(r"^(\w+) = (.*)$", fresh, re.M)) == {
+        "pick": '"b"',
+        "many": '""',
+        "h": "1.0",
+        "steps": '["b", "a", "c"]',
+        "name": '"perplexity"',
+        "sym": '""',
+    }
+    assert "A review: the questions due are blank" in fresh
     sheet.write_text(fresh.replace('many = ""', 'many = ["a", "b"]').replace('sym = ""', "sym = false"))
     clock(at(days=1, minutes=15))
-    result = run("submit")  # the others are left out of the sheet: blank, not rated
-    assert "Spaced review: 2 questions rated (2 good); questions left blank rate nothing." in result.output
+    result = run("submit")
+    assert result.exit_code == 0 and result.output.startswith("Accepted")  # the review right: the sheet right
+    assert "Spaced review: 2 questions rated (2 good)" in result.output  # the kept answers rate nothing
     cards = {c["key"]: c for c in json.loads(run("review", "--json").output)["upcoming"]}
     assert {k: (c["reps"], c["last_rating"]) for k, c in cards.items()} == {
         "toy-quiz#pick": (1, "good"),
